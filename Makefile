@@ -1,0 +1,36 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install lint bench eval soak clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start Redis (embedded unless REDIS_URL is set), gateway :8001, notifier :8010 and one worker.
+run: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m shared.redis_server -- $(BIN)/honcho start -f Procfile
+
+## Install everything and run the whole suite (real Redis, real processes).
+test: $(STAMP)
+	$(BIN)/ruff check .
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m bench
+
+eval: $(STAMP)
+	$(BIN)/python bench/eval_moderation.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

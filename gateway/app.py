@@ -1,0 +1,100 @@
+"""The gateway: the stateless HTTP API the extension calls.
+
+Routes are listed in one table below; each handler lives in the module named after its concern.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import redis
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.routing import Route
+
+from gateway import filters, health, images
+from gateway.cors import with_cors
+from gateway.filter_store import FilterStore
+from gateway.image_jobs import ImageQueue
+from gateway.responses import ApiError, JSONResponse, error_response
+from shared import jobqueue, redisconn
+from shared.config import Settings, load_settings
+
+log = logging.getLogger("gateway")
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/ping", health.ping, methods=["GET"]),
+        Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/filters", filters.list_filters, methods=["GET"]),
+        Route("/filters", filters.create_filter, methods=["POST"]),
+        Route("/filters/{filter_id}", filters.update_filter, methods=["PUT"]),
+        Route("/filters/{filter_id}", filters.delete_filter, methods=["DELETE"]),
+        Route("/user/update", filters.update_user, methods=["POST"]),
+        Route("/images/jobs", images.queue_image_job, methods=["POST"]),
+        Route("/get_img_result", images.get_img_result, methods=["GET"]),
+        Route("/images/{blob_id}", images.serve_image, methods=["GET"]),
+    ]
+
+
+async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status_code, exc.message)
+
+
+async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return error_response(exc.status_code, str(exc.detail))
+
+
+async def on_redis_down(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("redis unavailable during %s %s: %s", request.method, request.url.path, exc)
+    return error_response(503, "storage temporarily unavailable, retry shortly")
+
+
+async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal error")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        client = redisconn.async_client(settings.require_redis_url())
+        broker = jobqueue.make_broker(settings.require_redis_url(), middleware=[])
+        app.state.settings = settings
+        app.state.redis = client
+        app.state.filters = FilterStore(client)
+        app.state.image_queue = ImageQueue(client, broker, settings.job_ttl_seconds)
+        try:
+            yield
+        finally:
+            broker.close()
+            await client.aclose()
+
+    app = Starlette(
+        routes=routes(),
+        lifespan=lifespan,
+        exception_handlers={
+            ApiError: on_api_error,
+            HTTPException: on_http_error,
+            redis.ConnectionError: on_redis_down,
+            redis.TimeoutError: on_redis_down,
+            Exception: on_unexpected,
+        },
+    )
+    app.state.settings = settings
+    return app
+
+
+def create_asgi_app() -> object:
+    """Entry point for uvicorn (``--factory``): the app wrapped in CORS."""
+    settings = load_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    return with_cors(create_app(settings), settings.extra_origins)

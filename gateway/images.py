@@ -1,0 +1,133 @@
+"""Image routes: queue a job, poll for its result (the shipped extension's path), serve results."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.auth import authorised_user
+from gateway.image_jobs import ImageQueue
+from gateway.inputs import query_param, read_json_object, string_field
+from gateway.responses import ApiError, JSONResponse
+from shared import storage
+from shared.imagejobs import ImageJob
+from shared.jobqueue import canonical_intervention
+
+MAX_URL_LEN = 4096
+MAX_FILTERS = 20
+
+
+def image_url_value(value: Any, name: str = "image_url") -> str:
+    if not isinstance(value, str) or not value:
+        raise ApiError(422, f"{name} must be a non-empty string")
+    if len(value) > MAX_URL_LEN:
+        raise ApiError(422, f"{name} is longer than {MAX_URL_LEN} characters")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ApiError(422, f"{name} must be an absolute http(s) URL")
+    return value
+
+
+def filters_value(value: Any) -> list[str]:
+    """Filters as a list of strings; a bare string is one filter (as the original accepted)."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(f, str) for f in value):
+        raise ApiError(422, "filters must be a list of strings")
+    if len(value) > MAX_FILTERS or any(len(f) > 500 for f in value):
+        raise ApiError(422, f"at most {MAX_FILTERS} filters of up to 500 characters")
+    return value
+
+
+def filters_query(raw: str) -> list[str]:
+    """``filters`` query parameter: a JSON array (what the extension sends) or a bare string."""
+    if raw.lstrip().startswith("["):
+        try:
+            parsed = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(400, "filters looks like JSON but does not parse") from exc
+        return filters_value(parsed)
+    return filters_value(raw)
+
+
+def _queue(request: Request) -> ImageQueue:
+    return request.app.state.image_queue
+
+
+def completed_body(result: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {"status": "COMPLETED", "processed_value": result["url"]}
+    if result.get("base64_url"):
+        body["base64_url"] = result["base64_url"]
+    for extra in ("intervention", "note"):
+        if result.get(extra):
+            body[extra] = result[extra]
+    return body
+
+
+async def queue_image_job(request: Request) -> JSONResponse:
+    """POST /images/jobs {user_id, image_url, filters, intervention, filter_text?, intensity?}."""
+    data = await read_json_object(request, request.app.state.settings.max_body_bytes)
+    user_id = await authorised_user(request, data.get("user_id"))
+    image_url = image_url_value(data.get("image_url"))
+    filters = filters_value(data.get("filters", []))
+    requested = string_field(data, "intervention", required=False, default="blur", max_len=64)
+    intervention = canonical_intervention(requested or "blur")
+    if intervention is None:
+        raise ApiError(422, f"unknown intervention {requested!r}")
+    intensity = data.get("intensity", 3)
+    if isinstance(intensity, bool) or not isinstance(intensity, int) or not 1 <= intensity <= 5:
+        raise ApiError(422, "intensity must be an integer from 1 to 5")
+    filter_text = string_field(data, "filter_text", required=False, default="", max_len=500) or ""
+    job = ImageJob(
+        image_url=image_url,
+        filters=tuple(filters),
+        intervention=intervention,
+        filter_text=filter_text or ", ".join(filters),
+        intensity=intensity,
+    )
+    outcome = await _queue(request).request(user_id, job)
+    if outcome.state == "done" and outcome.result is not None:
+        return JSONResponse({**completed_body(dict(outcome.result)), "job_id": job.job_id}, status_code=200)
+    return JSONResponse(
+        {"status": outcome.state, "job_id": job.job_id, "wait_id": job.wait_id}, status_code=202
+    )
+
+
+async def get_img_result(request: Request) -> JSONResponse:
+    """GET /get_img_result?img_url=&filters= (contract 2.11). Always 200: the extension burns its
+    poll attempts without waiting on non-2xx answers."""
+    image_url = image_url_value(query_param(request, "img_url"), "img_url")
+    filters = filters_query(query_param(request, "filters"))
+    queue = _queue(request)
+    result = await queue.result(image_url, filters)
+    if result is not None:
+        return JSONResponse(completed_body(dict(result)))
+    failure = await queue.failure(image_url, filters)
+    if failure is not None:
+        # Not in the original: a job that failed for good says so instead of "pending forever".
+        return JSONResponse({"status": "FAILED", "reason": failure.get("reason", "failed")})
+    return JSONResponse({"status": "NOT FOUND"})
+
+
+async def serve_image(request: Request) -> Response:
+    blob_id = request.path_params["blob_id"]
+    if not storage.valid_blob_id(blob_id):
+        raise ApiError(404, "no such image")
+    found = await storage.get_blob(request.app.state.redis, blob_id)
+    if found is None:
+        raise ApiError(404, "no such image (expired or never stored)")
+    data, mime = found
+    # Content-addressed: the bytes behind a URL never change.
+    return Response(
+        data,
+        media_type=mime,
+        headers={
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "X-Content-Type-Options": "nosniff",
+            "Cross-Origin-Resource-Policy": "cross-origin",
+        },
+    )

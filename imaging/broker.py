@@ -1,0 +1,25 @@
+"""The worker's Dramatiq broker: Redis, the default middleware, and ours.
+
+Importing this module sets the global broker, as Dramatiq actors need one at declaration time.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import dramatiq
+from dramatiq.middleware import CurrentMessage
+
+from imaging.middleware import FailureEvents
+from shared import jobqueue, redisconn
+from shared.config import load_settings
+
+settings = load_settings()
+logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+broker = jobqueue.make_broker(settings.require_redis_url())
+redis_client = redisconn.sync_client(settings.require_redis_url())
+# Runs after Dramatiq's Retries middleware, so it sees whether a failed message will be retried.
+broker.add_middleware(CurrentMessage())
+broker.add_middleware(FailureEvents(redis_client, settings))
+dramatiq.set_broker(broker)

@@ -1,0 +1,50 @@
+"""Dramatiq middleware: a job that fails for good tells its waiters, so nobody waits for nothing."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import dramatiq
+import redis
+
+from imaging.announce import Announcer
+from imaging.errors import JobError
+from shared.config import Settings
+from shared.imagejobs import ImageJob
+
+log = logging.getLogger(__name__)
+
+
+class FailureEvents(dramatiq.Middleware):
+    def __init__(self, client: redis.Redis, settings: Settings) -> None:
+        self.announcer = Announcer(client, result_ttl=settings.result_ttl_seconds, log_len=settings.event_log_len)
+
+    def after_process_message(
+        self, broker: dramatiq.Broker, message: dramatiq.MessageProxy, *, result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        if exception is None or not message.failed:
+            return  # succeeded, or Retries will run it again
+        self._announce_failure(message, exception)
+
+    def after_skip_message(self, broker: dramatiq.Broker, message: dramatiq.MessageProxy) -> None:
+        self._announce_failure(message, None)
+
+    def _announce_failure(self, message: dramatiq.MessageProxy, exception: BaseException | None) -> None:
+        if not message.args or not isinstance(message.args[0], dict):
+            return
+        try:
+            job = ImageJob.from_message(message.args[0])
+        except (KeyError, TypeError, ValueError):
+            log.error("cannot announce failure of malformed message %s", message.message_id)
+            return
+        if isinstance(exception, JobError):
+            reason = str(exception)
+        elif exception is None:
+            reason = "job skipped"
+        else:
+            reason = f"processing failed ({type(exception).__name__})"
+        self.announcer.failed(
+            job.wait_id, job.job_id, job.image_url, list(job.filters), reason, dedupe=message.message_id
+        )

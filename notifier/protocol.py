@@ -1,0 +1,84 @@
+"""The official extension's socket protocol (extension-client.md section 2, contract 3.2).
+
+Client frames are ``{"type", "data", "id"}``. Handled: ``ping`` (answered with ``pong``),
+``pong`` (activity only), ``wait_for_image`` (answered at once when the result exists, otherwise
+the user is registered as a waiter and the event arrives when the job completes). Anything
+unparsable or unknown gets an ``error`` frame and the socket stays open.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+
+from shared import events, imagejobs
+from shared.keys import wait_id
+
+MAX_URL_LEN = 4096
+MAX_FILTERS = 20
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def frame(type_: str, data: Any = None, id_: Any = None, **extra: Any) -> str:
+    body: dict[str, Any] = {"type": type_}
+    if data is not None:
+        body["data"] = data
+    if id_ is not None:
+        body["id"] = id_
+    body.update(extra)
+    return orjson.dumps(body).decode()
+
+
+def error_frame(message: str, id_: Any = None) -> str:
+    return frame("error", {"message": message}, id_)
+
+
+class Protocol:
+    def __init__(self, client: aioredis.Redis, job_ttl: int) -> None:
+        self.job_ttl = job_ttl
+        self._register = client.register_script(imagejobs.REGISTER_WAIT)
+
+    async def handle(self, user_id: str, text: str) -> list[str]:
+        """Frames to send back for one client frame."""
+        try:
+            message = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return [error_frame("invalid JSON")]
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            return [error_frame("a frame must be a JSON object with a string 'type'")]
+        kind = message["type"]
+        id_ = message.get("id") if isinstance(message.get("id"), str | int) else None
+        if kind == "ping":
+            ts = now_iso()
+            return [frame("pong", {"timestamp": ts}, id_, timestamp=ts)]
+        if kind == "pong":
+            return []
+        if kind == "wait_for_image":
+            return await self._wait_for_image(user_id, message.get("data"), id_)
+        return [error_frame(f"unknown message type {kind[:40]!r}", id_)]
+
+    async def _wait_for_image(self, user_id: str, data: Any, id_: Any) -> list[str]:
+        if not isinstance(data, dict):
+            return [error_frame("wait_for_image needs data: {image_url, filters}", id_)]
+        image_url = data.get("image_url")
+        filters = data.get("filters", [])
+        if isinstance(filters, str):
+            filters = [filters]
+        if not isinstance(image_url, str) or not image_url or len(image_url) > MAX_URL_LEN:
+            return [error_frame("image_url must be a non-empty string", id_)]
+        if not isinstance(filters, list) or len(filters) > MAX_FILTERS or not all(isinstance(f, str) for f in filters):
+            return [error_frame("filters must be a list of strings", id_)]
+        wait = wait_id(image_url, filters)
+        keys_, args = imagejobs.register_args(wait, user_id, self.job_ttl, None)
+        outcome = imagejobs.parse_register_reply(await self._register(keys=keys_, args=args))
+        if outcome.state == "done" and outcome.result is not None:
+            # Echo the URL and filters exactly as the client sent them: it matches on image_url.
+            result = {**outcome.result, "image_url": image_url, "filters": filters}
+            return [events.dumps(events.image_processed(result))]
+        return []

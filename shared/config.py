@@ -1,0 +1,132 @@
+"""All configuration, read from the environment in one place.
+
+Every process calls :func:`load_settings` once at start-up and passes the result around; nothing
+else in the project reads ``os.environ``. Each field documents its environment variable and
+default; the README's table is generated from the same names.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value that cannot be used."""
+
+
+def _env_field(env: str, default: object, doc: str) -> object:
+    return field(default=default, metadata={"env": env, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str = _env_field("REDIS_URL", "", "Redis server. Empty: `make run` starts an embedded one.")
+    gateway_port: int = _env_field("GATEWAY_PORT", 8001, "Port of the HTTP gateway.")
+    notifier_port: int = _env_field("NOTIFIER_PORT", 8010, "Port of the WebSocket notifier.")
+    bind_host: str = _env_field("BIND_HOST", "127.0.0.1", "Address the gateway and notifier bind to.")
+    public_gateway_url: str = _env_field(
+        "PUBLIC_GATEWAY_URL", "http://127.0.0.1:8001", "Base URL under which clients reach the gateway."
+    )
+    data_dir: str = _env_field(
+        "DATA_DIR", str(PROJECT_ROOT / "data"), "Folder for the embedded Redis (append-only file)."
+    )
+    max_body_bytes: int = _env_field("MAX_BODY_BYTES", 8 * 1024 * 1024, "Largest accepted request body.")
+    result_ttl_seconds: int = _env_field(
+        "RESULT_TTL_SECONDS", 7 * 24 * 3600, "How long processed images and their index live in Redis."
+    )
+    job_ttl_seconds: int = _env_field(
+        "JOB_TTL_SECONDS", 900, "How long a queued job's dedupe marker and waiter list live."
+    )
+    inline_max_bytes: int = _env_field(
+        "INLINE_MAX_BYTES", 96 * 1024, "Results up to this size also travel as a base64 data URL."
+    )
+    fetch_max_bytes: int = _env_field("FETCH_MAX_BYTES", 20 * 1024 * 1024, "Largest image the worker downloads.")
+    fetch_timeout_seconds: float = _env_field("FETCH_TIMEOUT_SECONDS", 10.0, "Connect/read timeout per fetch.")
+    fetch_max_redirects: int = _env_field("FETCH_MAX_REDIRECTS", 3, "Redirects followed per fetch.")
+    fetch_allow_hosts: str = _env_field(
+        "FETCH_ALLOW_PRIVATE_HOSTS",
+        "",
+        "Comma-separated hosts or CIDRs the worker may fetch from even though they are private "
+        "(tests use 127.0.0.1). Off by default.",
+    )
+    max_image_pixels: int = _env_field(
+        "MAX_IMAGE_PIXELS", 40_000_000, "Decompression-bomb limit: larger images are refused."
+    )
+    worker_threads: int = _env_field("WORKER_THREADS", 4, "Threads per imaging worker process.")
+    job_time_limit_ms: int = _env_field("JOB_TIME_LIMIT_MS", 60_000, "Time limit of one imaging job.")
+    heartbeat_seconds: float = _env_field(
+        "WS_HEARTBEAT_SECONDS", 15.0, "Interval of server pings; a socket silent for 2 intervals is closed."
+    )
+    ws_send_queue: int = _env_field("WS_SEND_QUEUE", 256, "Frames buffered per socket before it is closed.")
+    event_log_len: int = _env_field("EVENT_LOG_LEN", 1000, "Events kept per user for replay.")
+    auth_mode: str = _env_field("AUTH_MODE", "open", "`open` trusts the user id in requests.")
+    cors_extra_origins: str = _env_field(
+        "CORS_EXTRA_ORIGINS", "", "Comma-separated extra origins allowed by CORS (besides Reddit, X, extensions)."
+    )
+    log_level: str = _env_field("LOG_LEVEL", "INFO", "Python log level of every process.")
+    moderation_provider: str = _env_field(
+        "MODERATION_PROVIDER",
+        "auto",
+        "`local`, `openai`, `gemini`, or `auto` (openai if its key is set, else gemini, else local).",
+    )
+    openai_api_key: str = _env_field("OPENAI_API_KEY", "", "OpenAI key; empty disables OpenAI.")
+    openai_base_url: str = _env_field("OPENAI_BASE_URL", "", "OpenAI-compatible endpoint; empty: official.")
+    openai_model: str = _env_field("OPENAI_MODEL", "gpt-4o-mini", "OpenAI model for text moderation.")
+    gemini_api_key: str = _env_field("GEMINI_API_KEY", "", "Gemini key; empty disables Gemini.")
+    gemini_base_url: str = _env_field("GEMINI_BASE_URL", "", "Gemini endpoint; empty: official.")
+    gemini_model: str = _env_field("GEMINI_MODEL", "gemini-2.5-flash", "Gemini model for text moderation.")
+    feed_time_budget_seconds: float = _env_field(
+        "FEED_TIME_BUDGET_SECONDS", 20.0, "Wall-time budget of one /get_feed (the extension waits 60 s)."
+    )
+    provider_concurrency: int = _env_field(
+        "PROVIDER_CONCURRENCY", 8, "Concurrent provider calls per gateway process."
+    )
+
+    @property
+    def fetch_allow_list(self) -> tuple[str, ...]:
+        return tuple(h.strip() for h in self.fetch_allow_hosts.split(",") if h.strip())
+
+    @property
+    def extra_origins(self) -> tuple[str, ...]:
+        return tuple(o.strip() for o in self.cors_extra_origins.split(",") if o.strip())
+
+    def require_redis_url(self) -> str:
+        if not self.redis_url:
+            raise ConfigError("REDIS_URL is not set (make run starts an embedded Redis and sets it)")
+        return self.redis_url
+
+
+def _coerce(name: str, raw: str, kind: type) -> object:
+    try:
+        if kind is bool:
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        return kind(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a valid {kind.__name__}") from exc
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from ``environ`` (default: the process environment)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        name = f.metadata["env"]
+        if name in env and env[name] != "":
+            kind = type(f.default)
+            values[f.name] = _coerce(name, env[name], kind)
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if settings.moderation_provider not in {"auto", "local", "openai", "gemini"}:
+        raise ConfigError(f"MODERATION_PROVIDER {settings.moderation_provider!r} is not known")
+    if settings.auth_mode not in {"open", "token"}:
+        raise ConfigError(f"AUTH_MODE must be 'open' or 'token', not {settings.auth_mode!r}")
+    return settings
+
+
+def documented_variables() -> list[tuple[str, object, str]]:
+    """(variable, default, description) for every setting, for the README."""
+    return [(f.metadata["env"], f.default, f.metadata["doc"]) for f in fields(Settings)]

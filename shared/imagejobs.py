@@ -1,0 +1,133 @@
+"""The image-result protocol over Redis, shared by gateway, notifier and worker.
+
+A *wait id* names "this image under these filters" (what clients poll and wait for); a *job id*
+adds the intervention (what a worker does). The Lua scripts in ``lua/`` make each step atomic:
+
+1. ``register_wait``: a client (feed, direct job, socket wait) becomes a waiter; the first one for
+   a job also claims it and must enqueue it. If the result exists, it is returned instead.
+2. ``finish_job``: the worker stores the result (or failure) and reads the waiters.
+3. ``publish_event``: per waiter, append to the user's log and publish, once per job.
+4. ``release_waiters``: forget the notified waiters.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from shared import keys
+from shared.events import ImageResult
+
+_LUA_DIR = Path(__file__).parent / "lua"
+
+
+def lua(name: str) -> str:
+    return (_LUA_DIR / f"{name}.lua").read_text()
+
+
+REGISTER_WAIT = lua("register_wait")
+PUBLISH_EVENT = lua("publish_event")
+FINISH_JOB = lua("finish_job")
+RELEASE_WAITERS = lua("release_waiters")
+
+DEDUPE_TTL_SECONDS = 24 * 3600
+LOG_TTL_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class ImageJob:
+    """Everything a worker needs; travels as the Dramatiq message argument."""
+
+    image_url: str
+    filters: tuple[str, ...]
+    intervention: str
+    filter_text: str = ""
+    intensity: int = 3
+    options: tuple[tuple[str, Any], ...] = ()
+    context_text: str = ""  # post text and alt text, for judging without a vision provider
+
+    @property
+    def wait_id(self) -> str:
+        return keys.wait_id(self.image_url, self.filters)
+
+    @property
+    def job_id(self) -> str:
+        return keys.job_id(self.image_url, self.filters, self.intervention)
+
+    def to_message(self) -> dict[str, Any]:
+        return {
+            "image_url": self.image_url,
+            "filters": list(self.filters),
+            "intervention": self.intervention,
+            "filter_text": self.filter_text,
+            "intensity": self.intensity,
+            "options": dict(self.options),
+            "context_text": self.context_text,
+        }
+
+    @classmethod
+    def from_message(cls, data: dict[str, Any]) -> ImageJob:
+        return cls(
+            image_url=str(data["image_url"]),
+            filters=tuple(str(f) for f in data.get("filters", [])),
+            intervention=str(data["intervention"]),
+            filter_text=str(data.get("filter_text", "")),
+            intensity=int(data.get("intensity", 3)),
+            options=tuple(sorted(dict(data.get("options") or {}).items())),
+            context_text=str(data.get("context_text", "")),
+        )
+
+
+@dataclass(frozen=True)
+class WaitOutcome:
+    state: str  # "done" | "queued" | "pending"
+    result: ImageResult | None = None
+
+
+def parse_register_reply(reply: list[Any]) -> WaitOutcome:
+    state = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
+    if state == "done":
+        return WaitOutcome("done", orjson.loads(reply[1]))
+    return WaitOutcome(state)
+
+
+def register_args(
+    wait: str, user_id: str, ttl: int, job: str | None
+) -> tuple[list[str], list[str]]:
+    job_marker = keys.job_key(wait, job) if job else keys.job_key(wait, "none")
+    return (
+        [keys.result_key(wait), keys.waiters_key(wait), job_marker],
+        [user_id, str(ttl), "1", "1" if job else "0"],
+    )
+
+
+def publish_args(user_id: str, dedupe: str, event_json: str, log_len: int) -> tuple[list[str], list[str]]:
+    """Arguments of publish_event.lua. ``dedupe`` names one delivery of one job (the Dramatiq
+    message id survives redelivery and retries), so the user hears of it once."""
+    return (
+        [
+            keys.user_log_key(user_id),
+            keys.user_seq_key(user_id),
+            keys.user_epoch_key(user_id),
+            keys.user_delivered_key(user_id, dedupe),
+        ],
+        [
+            keys.user_channel(user_id),
+            event_json,
+            str(log_len),
+            str(DEDUPE_TTL_SECONDS),
+            secrets.token_hex(6),
+            str(LOG_TTL_SECONDS),
+        ],
+    )
+
+
+def decode_result(raw: bytes | str | None) -> ImageResult | None:
+    if raw is None:
+        return None
+    value = orjson.loads(raw)
+    return value if isinstance(value, dict) else None

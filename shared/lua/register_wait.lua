@@ -1,0 +1,21 @@
+-- Register a user as waiting for an image result, and claim the job if nobody has yet.
+-- Atomic, so a worker finishing at the same moment can never miss this waiter.
+-- KEYS[1] result  KEYS[2] waiters  KEYS[3] job marker ("" in ARGV[4] means: only wait, no job)
+-- ARGV[1] user id ("" = nobody to notify)  ARGV[2] ttl seconds  ARGV[3] marker value
+-- ARGV[4] "1" to claim the job
+-- Returns {"done", result_json} | {"queued"} (caller must enqueue) | {"pending"}
+local result = redis.call('GET', KEYS[1])
+if result then
+  return {'done', result}
+end
+if ARGV[1] ~= '' then
+  redis.call('SADD', KEYS[2], ARGV[1])
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+end
+if ARGV[4] ~= '1' then
+  return {'pending'}
+end
+if redis.call('SET', KEYS[3], ARGV[3], 'NX', 'EX', ARGV[2]) then
+  return {'queued'}
+end
+return {'pending'}

@@ -1,0 +1,45 @@
+"""Redis clients built from a URL, with the timeouts every process wants.
+
+Sockets get connect and read timeouts so that a dead Redis gives an error, never a hang; callers
+turn that error into a 503 (gateway), a reconnect loop (notifier) or a retry (worker).
+"""
+
+from __future__ import annotations
+
+import redis
+import redis.asyncio as aioredis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+CONNECT_TIMEOUT = 2.0
+COMMAND_TIMEOUT = 5.0
+
+
+def async_client(url: str, *, max_connections: int = 200) -> aioredis.Redis:
+    return aioredis.Redis.from_url(
+        url,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        socket_timeout=COMMAND_TIMEOUT,
+        health_check_interval=15,
+        max_connections=max_connections,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+    )
+
+
+def sync_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        socket_timeout=COMMAND_TIMEOUT,
+        health_check_interval=15,
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+    )
+
+
+def pubsub_client(url: str) -> aioredis.Redis:
+    """A client for one long-lived pub/sub connection: no read timeout (it idles by design)."""
+    return aioredis.Redis.from_url(
+        url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=None, health_check_interval=10
+    )

@@ -1,0 +1,67 @@
+"""Session fixtures: one real Redis and one real process stack shared by the tests that need them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from shared.redis_server import EmbeddedRedis
+from tests.harness import ImageServer, Proc, start_gateway, start_notifier, start_worker
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("logs")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: EmbeddedRedis) -> str:
+    return redis_server.url
+
+
+@dataclass
+class Stack:
+    redis_url: str
+    gateway: Proc
+    notifier: Proc
+    worker: Proc
+    images: ImageServer
+
+    @property
+    def ws_base(self) -> str:
+        return f"ws://127.0.0.1:{self.notifier.port}/ws"
+
+
+@pytest.fixture(scope="session")
+def image_host() -> Iterator[ImageServer]:
+    server = ImageServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway(redis_url: str, artifacts_dir: Path) -> Iterator[Proc]:
+    proc = start_gateway(redis_url, artifacts_dir)
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(redis_url: str, artifacts_dir: Path, gateway: Proc, image_host: ImageServer) -> Iterator[Stack]:
+    notifier = start_notifier(redis_url, artifacts_dir)
+    worker = start_worker(redis_url, artifacts_dir, gateway.url)
+    yield Stack(redis_url, gateway, notifier, worker, image_host)
+    worker.stop()
+    notifier.stop()

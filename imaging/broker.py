@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 import dramatiq
-from dramatiq.middleware import CurrentMessage
+from dramatiq.middleware import CurrentMessage, Retries
 
 from imaging.middleware import FailureEvents
 from shared import jobqueue, redisconn
@@ -19,7 +19,8 @@ logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(lev
 
 broker = jobqueue.make_broker(settings.require_redis_url())
 redis_client = redisconn.sync_client(settings.require_redis_url())
-# Runs after Dramatiq's Retries middleware, so it sees whether a failed message will be retried.
 broker.add_middleware(CurrentMessage())
-broker.add_middleware(FailureEvents(redis_client, settings))
+# "after" hooks run in reverse order of the middleware list: placed before Retries, FailureEvents
+# runs after it and so sees whether a failed message will be retried.
+broker.add_middleware(FailureEvents(redis_client, settings), before=Retries)
 dramatiq.set_broker(broker)

@@ -44,9 +44,12 @@ def transform(job: ImageJob, data: bytes, settings: Settings) -> tuple[bytes, st
         raise PermanentJobError(f"not a usable image: {exc}") from exc
     options = dict(job.options)
     boxes = options.pop("boxes", None)
-    out = interventions.apply(
-        job.intervention, img, boxes=boxes, filter_text=job.filter_text, intensity=job.intensity, options=options
-    )
+    try:
+        out = interventions.apply(
+            job.intervention, img, boxes=boxes, filter_text=job.filter_text, intensity=job.intensity, options=options
+        )
+    except interventions.UnknownIntervention as exc:
+        raise PermanentJobError(f"unknown intervention {job.intervention!r}") from exc
     encoded, mime = encode_image(out)
     return encoded, mime, job.intervention
 

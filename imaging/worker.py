@@ -38,7 +38,6 @@ def main() -> None:
     log.info("stopping: finishing running jobs")
     sweeper.stop()
     worker.stop(timeout=30_000)
-    broker.emit_before("process_stop")
     broker.close()
 
 

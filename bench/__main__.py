@@ -1,0 +1,23 @@
+"""``make bench``: every benchmark, one after the other, each printing its own table."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHES = [
+    "bench.notifier_latency",
+    "bench.bench_interventions",
+]
+
+
+def main() -> None:
+    selected = sys.argv[1:] or BENCHES
+    for name in selected:
+        module = importlib.import_module(name)
+        sys.argv = [name]
+        module.main()
+
+
+if __name__ == "__main__":
+    main()

@@ -15,13 +15,17 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route
 
-from gateway import filters, health, images
+from gateway import feed, filters, health, images
 from gateway.cors import with_cors
 from gateway.filter_store import FilterStore
 from gateway.image_jobs import ImageQueue
+from gateway.judge import Judge
 from gateway.responses import ApiError, JSONResponse, error_response
 from shared import jobqueue, redisconn
+from shared.auth import TokenVerifier
 from shared.config import Settings, load_settings
+from shared.moderation.factory import make_provider
+from shared.moderation.local import LocalMatcher
 
 log = logging.getLogger("gateway")
 
@@ -30,6 +34,7 @@ def routes() -> list[Route]:
     return [
         Route("/ping", health.ping, methods=["GET"]),
         Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/get_feed", feed.get_feed, methods=["POST"]),
         Route("/filters", filters.list_filters, methods=["GET"]),
         Route("/filters", filters.create_filter, methods=["POST"]),
         Route("/filters/{filter_id}", filters.update_filter, methods=["PUT"]),
@@ -72,9 +77,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.redis = client
         app.state.filters = FilterStore(client)
         app.state.image_queue = ImageQueue(client, broker, settings.job_ttl_seconds)
+        provider = make_provider(settings)
+        # The offline matcher stands in when a cloud provider fails or runs out of time.
+        app.state.judge = Judge(client, provider, LocalMatcher(), settings.feed_time_budget_seconds)
+        log.info("moderation provider: %s", provider.name)
         try:
             yield
         finally:
+            closer = getattr(provider, "aclose", None)
+            if closer is not None:
+                await closer()
             broker.close()
             await client.aclose()
 
@@ -90,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         },
     )
     app.state.settings = settings
+    app.state.verifier = TokenVerifier(settings) if settings.auth_mode == "token" else None
     return app
 
 

@@ -1,18 +1,64 @@
-"""``python -m notifier``: serve the notifier with uvicorn."""
+"""``python -m notifier``: serve the notifier with uvicorn.
+
+On SIGTERM/SIGINT the notifier first closes every socket with 1001 (going away) so clients
+reconnect to another replica at once and resume from the event log; only then does uvicorn shut
+down (uvicorn on its own would close them with 1012).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from types import FrameType
 
 import uvicorn
+from starlette.applications import Starlette
 
+from notifier.app import create_asgi_app
+from notifier.connection import CLOSE_GOING_AWAY
 from shared.config import load_settings
 
-if __name__ == "__main__":
+
+class NotifierServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, app: Starlette) -> None:
+        super().__init__(config)
+        self.notifier_app = app
+        self._closing: asyncio.Task[None] | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._closing is not None:  # a second signal: no more waiting
+            super().handle_exit(sig, frame)
+            return
+        loop = asyncio.get_event_loop()
+        self._closing = loop.create_task(self._going_away(sig, frame))
+
+    async def _going_away(self, sig: int, frame: FrameType | None) -> None:
+        hub = getattr(self.notifier_app.state, "hub", None)
+        if hub is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    asyncio.gather(*(c.close(CLOSE_GOING_AWAY, "server shutting down")
+                                     for c in hub.all_connections()), return_exceptions=True),
+                    timeout=3,
+                )
+        super().handle_exit(sig, frame)
+
+
+def main() -> None:
     settings = load_settings()
-    uvicorn.run(
-        "notifier.app:create_asgi_app",
-        factory=True,
+    app = create_asgi_app()
+    config = uvicorn.Config(
+        app,
         host=settings.bind_host,
         port=settings.notifier_port,
         log_level=settings.log_level.lower(),
         ws_max_size=64 * 1024,  # client frames are small; refuse floods of large ones
         ws_ping_interval=None,  # the app's own heartbeat (protocol-level ping frames) is used
         timeout_graceful_shutdown=5,
+        backlog=4096,
     )
+    NotifierServer(config, app).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,9 @@
-"""The notifier: holds client sockets and fans each user's events out to all of them."""
+"""The notifier: holds client sockets and fans each user's events out to all of them.
+
+Connect: ``WS /ws/{user_id}``; optional query parameters ``epoch`` and ``offset`` resume from the
+last event the client saw, and ``token`` carries the signed token in ``AUTH_MODE=token``.
+The first frame is ``connected {epoch, offset, resumed, recovered, replayed}``.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +12,29 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import redis
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from notifier.connection import CLOSE_GOING_AWAY, CLOSE_IDLE, CLOSE_POLICY, Connection
-from notifier.hub import Hub
+from notifier import metrics
+from notifier.connection import (
+    CLOSE_GOING_AWAY,
+    CLOSE_IDLE,
+    CLOSE_POLICY,
+    CLOSE_TRY_AGAIN,
+    CLOSE_UNAUTHORISED,
+    Connection,
+)
+from notifier.hub import Attached, Hub
 from notifier.protocol import Protocol, error_frame, frame, now_iso
 from shared import redisconn
+from shared.auth import AuthError, TokenVerifier
 from shared.config import Settings, load_settings
 
 log = logging.getLogger("notifier")
@@ -26,6 +42,34 @@ log = logging.getLogger("notifier")
 MAX_SOCKETS_PER_USER = 32
 MAX_SOCKETS_PER_PROCESS = 25_000
 MAX_USER_ID_LEN = 256
+
+
+def resume_position(params: Any) -> tuple[str, int] | None:
+    epoch, offset = params.get("epoch"), params.get("offset")
+    if not epoch or offset is None:
+        return None
+    try:
+        return str(epoch)[:64], int(offset)
+    except ValueError:
+        return None
+
+
+def connected_frame(attached: Attached) -> str:
+    return frame("connected", {
+        "epoch": attached.epoch, "offset": attached.offset, "resumed": attached.resumed,
+        "recovered": attached.recovered, "replayed": attached.replayed,
+    })
+
+
+async def authorise(websocket: WebSocket, settings: Settings, user_id: str, token: str | None) -> float | None:
+    """Token expiry in token mode, None in open mode. Raises AuthError."""
+    if settings.auth_mode == "open":
+        return None
+    verifier: TokenVerifier = websocket.app.state.verifier
+    identity = verifier.verify(token)
+    if identity.user_id != user_id:
+        raise AuthError("the token does not belong to this user")
+    return identity.expires_at
 
 
 async def socket_endpoint(websocket: WebSocket) -> None:
@@ -37,48 +81,97 @@ async def socket_endpoint(websocket: WebSocket) -> None:
     if not user_id or len(user_id) > MAX_USER_ID_LEN or not user_id.isprintable():
         await websocket.close(CLOSE_POLICY, "invalid user id")
         return
+    try:
+        expires_at = await authorise(websocket, settings, user_id, websocket.query_params.get("token"))
+    except AuthError as exc:
+        metrics.auth_failures.inc()
+        await websocket.close(CLOSE_UNAUTHORISED, str(exc)[:100])
+        return
     if hub.socket_count() >= MAX_SOCKETS_PER_PROCESS:
-        await websocket.close(CLOSE_GOING_AWAY, "notifier full, reconnect elsewhere")
+        await websocket.close(CLOSE_TRY_AGAIN, "notifier full, reconnect elsewhere")
         return
     if len(hub.sockets.get(user_id, ())) >= MAX_SOCKETS_PER_USER:
         await websocket.close(CLOSE_POLICY, "too many sockets for this user")
         return
     conn = Connection(websocket, user_id, settings.ws_send_queue)
+    conn.token_expires_at = expires_at
     conn.start_writer()
-    await hub.attach(conn)
-    protocol: Protocol = app.state.protocol
     try:
-        while True:
-            text = await websocket.receive_text()
-            conn.touch()
-            try:
-                replies = await protocol.handle(user_id, text)
-            except (redis.ConnectionError, redis.TimeoutError):
-                replies = [error_frame("storage temporarily unavailable, retry")]
-            for reply in replies:
-                conn.offer(reply)
+        attached = await hub.attach(conn, resume_position(websocket.query_params), connected_frame)
+        log.debug("socket %s of %s attached at %s", conn.id, user_id, attached)
+        await serve(conn, app.state.protocol, hub, settings)
     except (WebSocketDisconnect, RuntimeError):
         pass
-    except KeyError:
-        # A binary frame: not part of the protocol.
-        await conn.close(CLOSE_POLICY, "text frames only")
+    except (redis.ConnectionError, redis.TimeoutError):
+        await conn.close(CLOSE_TRY_AGAIN, "storage unavailable, reconnect shortly")
     finally:
         await hub.detach(conn)
         await conn.stop_writer()
 
 
-async def heartbeat(hub: Hub, interval: float) -> None:
-    """Ping idle sockets; close those silent for two intervals (dead peers, half-open TCP)."""
+async def serve(conn: Connection, protocol: Protocol, hub: Hub, settings: Settings) -> None:
+    websocket = conn.websocket
     while True:
-        await asyncio.sleep(interval / 3)
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        text = message.get("text")
+        if text is None:
+            await conn.close(CLOSE_POLICY, "text frames only")
+            return
+        conn.touch()
+        parsed, error = protocol.parse(text)
+        if parsed is None:
+            conn.offer(error or error_frame("bad frame"))
+            continue
+        kind = parsed["type"]
+        data = parsed.get("data") if isinstance(parsed.get("data"), dict) else {}
+        if kind == "resume":
+            position = resume_position(data)
+            if position is None:
+                conn.offer(error_frame("resume needs data: {epoch, offset}"))
+                continue
+            await hub.detach(conn)
+            await hub.attach(conn, position, connected_frame)
+            continue
+        if kind == "refresh_token":
+            try:
+                conn.token_expires_at = await authorise(websocket, settings, conn.user_id, data.get("token"))
+            except AuthError as exc:
+                metrics.auth_failures.inc()
+                conn.offer(error_frame(f"token refused: {exc}"))
+                continue
+            conn.offer(frame("token_refreshed", {"expires_at": conn.token_expires_at}))
+            continue
+        try:
+            replies = await protocol.handle(conn.user_id, parsed)
+        except (redis.ConnectionError, redis.TimeoutError):
+            replies = [error_frame("storage temporarily unavailable, retry")]
+        for reply in replies:
+            conn.offer(reply)
+
+
+async def heartbeat(hub: Hub, interval: float) -> None:
+    """Ping idle sockets; close those silent for two intervals (dead peers, half-open TCP) and
+    those whose token expired without a refresh."""
+    while True:
+        await asyncio.sleep(min(interval / 3, 5.0))
         now = time.monotonic()
+        wall = time.time()
         ping = frame("ping", timestamp=now_iso())
+        depth = 0
         for conn in hub.all_connections():
+            depth += conn.queue.qsize()
             idle = now - conn.last_seen
-            if idle > 2 * interval:
+            if conn.token_expires_at is not None and wall > conn.token_expires_at:
+                metrics.auth_failures.inc()
+                conn.close_soon(CLOSE_UNAUTHORISED, "token expired")
+            elif idle > 2 * interval:
+                metrics.idle_closes.inc()
                 conn.close_soon(CLOSE_IDLE, "no heartbeat")
             elif idle > interval:
                 conn.offer(ping)
+        metrics.send_queue_depth.set(depth)
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -88,9 +181,12 @@ async def healthz(request: Request) -> JSONResponse:
         await request.app.state.redis.ping()
     except (redis.ConnectionError, redis.TimeoutError):
         ok = False
-    body = {"status": "ok" if ok else "error", "sockets": hub.socket_count(), "users": len(hub.sockets),
-            **hub.stats}
+    body = {"status": "ok" if ok else "error", "sockets": hub.socket_count(), "users": len(hub.sockets)}
     return JSONResponse(body, status_code=200 if ok else 503)
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -124,10 +220,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             WebSocketRoute("/ws/{user_id}", socket_endpoint),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
         ],
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.verifier = TokenVerifier(settings) if settings.auth_mode == "token" else None
     return app
 
 

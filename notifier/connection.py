@@ -1,7 +1,12 @@
-"""One client socket: a bounded send queue drained by its own writer task.
+"""One client socket: a bounded send queue drained by its own writer task, and the socket's
+position in its user's event log.
 
 A client that cannot keep up fills its queue and is closed with ``CLOSE_SLOW``; nobody else waits
 for it, because the hub only ever puts frames on queues and never awaits a socket.
+
+Position: each event carries ``(epoch, offset)``. A socket delivers an event only if it is past
+the last one it delivered, so a replay that overlaps the live stream sends nothing twice. While a
+replay runs, live events wait in ``pending`` and are flushed after it, in order.
 """
 
 from __future__ import annotations
@@ -14,12 +19,16 @@ import time
 
 from starlette.websockets import WebSocket, WebSocketState
 
+from notifier import metrics
+
 log = logging.getLogger(__name__)
 
 CLOSE_GOING_AWAY = 1001  # server shutting down: reconnect elsewhere
-CLOSE_POLICY = 1008  # refused: bad user id, too many sockets
+CLOSE_POLICY = 1008  # refused: bad user id, too many sockets, not text
+CLOSE_TRY_AGAIN = 1013  # this process is full: reconnect (elsewhere)
 CLOSE_SLOW = 4001  # send queue overflowed
 CLOSE_IDLE = 4002  # no frame from the client within two heartbeat intervals
+CLOSE_UNAUTHORISED = 4401  # missing, invalid or expired token
 
 _ids = itertools.count(1)
 
@@ -32,11 +41,34 @@ class Connection:
         self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
         self.last_seen = time.monotonic()
         self.closing = False
+        self.epoch: str | None = None
+        self.offset = 0
+        self.replaying = False
+        self.pending: list[tuple[str, int, str]] = []
+        self.token_expires_at: float | None = None
         self._writer: asyncio.Task[None] | None = None
 
     def touch(self) -> None:
         self.last_seen = time.monotonic()
 
+    # -- events --------------------------------------------------------------------------------
+    def deliver(self, epoch: str, offset: int, payload: str) -> bool:
+        """Queue an event if this socket has not had it yet. Returns True if queued."""
+        if self.replaying:
+            self.pending.append((epoch, offset, payload))
+            return False
+        if epoch == self.epoch and offset <= self.offset:
+            return False
+        self.epoch, self.offset = epoch, offset
+        return self.offer(payload)
+
+    def finish_replay(self) -> int:
+        """Leave replay mode and flush the live events that arrived meanwhile."""
+        self.replaying = False
+        pending, self.pending = self.pending, []
+        return sum(1 for epoch, offset, payload in pending if self.deliver(epoch, offset, payload))
+
+    # -- sending -------------------------------------------------------------------------------
     def offer(self, frame: str) -> bool:
         """Queue a frame without waiting. Returns False (and starts closing) when full."""
         if self.closing:
@@ -45,6 +77,7 @@ class Connection:
             self.queue.put_nowait(frame)
         except asyncio.QueueFull:
             log.warning("closing slow socket %s of %s: send queue full", self.id, self.user_id)
+            metrics.slow_closes.inc()
             self.close_soon(CLOSE_SLOW, "client too slow: send queue overflowed")
             return False
         return True

@@ -3,9 +3,10 @@
 A user's channel is subscribed when their first socket on this process attaches and unsubscribed
 when the last one detaches. Every event on the channel goes to every socket of that user.
 
-The pub/sub connection is watched: when it drops, the hub reconnects, resubscribes every local
-user and replays from each user's event log whatever was published meanwhile (tracked by the last
-offset seen per user), so a Redis blip loses no event.
+Every socket has a position in its user's event log (see ``connection``). That makes three things
+gap-free: a client resuming from ``(epoch, offset)`` after a reconnect, a client moving to another
+notifier replica, and this process losing its pub/sub connection (it reconnects, resubscribes and
+replays each local user's log from the oldest position among that user's sockets).
 """
 
 from __future__ import annotations
@@ -15,17 +16,41 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import redis
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 
+from notifier import metrics
 from notifier.connection import Connection
 from shared import events, keys
+from shared.redisconn import pubsub_client
 
 log = logging.getLogger(__name__)
 
-RECONNECT_DELAY_SECONDS = 0.2
+RECONNECT_DELAY_SECONDS = 0.1
+REPLAY_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Attached:
+    """Where a socket starts: the log head, and what a resume managed to replay."""
+
+    epoch: str | None
+    offset: int
+    resumed: bool
+    recovered: bool | None
+    replayed: int
+
+
+def parse_position(payload: str) -> tuple[str, int, float | None] | None:
+    try:
+        event = events.loads(payload)
+        return str(event["epoch"]), int(event["offset"]), event.get("t")
+    except (KeyError, ValueError, TypeError):
+        return None
 
 
 class Hub:
@@ -33,13 +58,11 @@ class Hub:
         self.redis_url = redis_url
         self.redis = client
         self.sockets: dict[str, set[Connection]] = defaultdict(set)
-        self.last_seen: dict[str, tuple[str, int]] = {}  # user -> (epoch, offset) last fanned out
         self._pubsub_client: aioredis.Redis | None = None
         self._pubsub: PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()  # serialises subscribe/unsubscribe with reconnects
         self.connected = asyncio.Event()
-        self.stats = {"events_in": 0, "frames_out": 0, "replayed": 0, "reconnects": 0, "slow_closes": 0}
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -54,16 +77,11 @@ class Hub:
         await self._disconnect()
 
     async def _connect(self) -> None:
-        from shared.redisconn import pubsub_client
-
         self._pubsub_client = pubsub_client(self.redis_url)
         self._pubsub = self._pubsub_client.pubsub(ignore_subscribe_messages=True)
         channels = [keys.user_channel(u) for u in self.sockets]
-        if channels:
-            await self._pubsub.subscribe(*channels)
-        else:
-            # A connection with no subscription would not notice a dead server; keep one.
-            await self._pubsub.subscribe(keys.PREFIX + ":notifier:keepalive")
+        # Always hold one subscription so the reader notices a dead server even with no users.
+        await self._pubsub.subscribe(keys.PREFIX + ":notifier:keepalive", *channels)
         self.connected.set()
 
     async def _disconnect(self) -> None:
@@ -78,15 +96,79 @@ class Hub:
         self._pubsub_client = None
 
     # -- sockets -----------------------------------------------------------------------------
-    async def attach(self, conn: Connection) -> None:
+    async def attach(self, conn: Connection, resume_from: tuple[str, int] | None,
+                     hello: Callable[[Attached], str]) -> Attached:
+        """Register a socket, subscribe its user if needed, and set its position: the log head,
+        or the requested position with everything since replayed. The ``hello`` frame goes first,
+        then the replayed events; live events that arrive in the meantime are held by the
+        connection and flushed after the replay, without duplicates."""
+        conn.replaying = True
         async with self._lock:
             first = not self.sockets.get(conn.user_id)
             self.sockets[conn.user_id].add(conn)
+            self._count()
             if first and self._pubsub is not None:
                 try:
                     await self._pubsub.subscribe(keys.user_channel(conn.user_id))
                 except (redis.ConnectionError, OSError) as exc:
                     log.warning("subscribe failed (%s); the reconnect loop resubscribes", exc)
+        replayed: list[str] = []
+        try:
+            attached = await self._position(conn, resume_from, replayed.append)
+            conn.offer(hello(attached))
+            for payload in replayed:
+                conn.offer(payload)
+        finally:
+            conn.finish_replay()
+        return attached
+
+    async def _position(self, conn: Connection, resume_from: tuple[str, int] | None,
+                        sink: Callable[[str], object]) -> Attached:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(keys.user_epoch_key(conn.user_id))
+        pipe.get(keys.user_seq_key(conn.user_id))
+        raw_epoch, raw_seq = await pipe.execute()
+        epoch = raw_epoch.decode() if raw_epoch else None
+        head = int(raw_seq or 0)
+        if resume_from is None:
+            conn.epoch, conn.offset = epoch, head
+            return Attached(epoch, head, resumed=False, recovered=None, replayed=0)
+        want_epoch, want_offset = resume_from
+        if epoch is None or want_epoch != epoch or want_offset > head or want_offset < 0:
+            conn.epoch, conn.offset = epoch, head
+            return Attached(epoch, head, resumed=True, recovered=False, replayed=0)
+        conn.epoch, conn.offset = epoch, want_offset
+        replayed, complete = await self._replay_to(conn, want_offset, sink)
+        return Attached(epoch, head, resumed=True, recovered=complete, replayed=replayed)
+
+    async def _replay_to(self, conn: Connection, after: int, sink: Callable[[str], object]) -> tuple[int, bool]:
+        """Hand the logged events after ``after`` that ``conn`` has not had to ``sink``, advancing
+        its position. Returns (events replayed, whether the log still held all since ``after``)."""
+        replayed = 0
+        complete = True
+        cursor = f"({after}-1"
+        first = True
+        while True:
+            entries = await self.redis.xrange(keys.user_log_key(conn.user_id), min=cursor, max="+",
+                                              count=REPLAY_BATCH)
+            for entry_id, fields in entries:
+                payload = fields[b"p"].decode()
+                position = parse_position(payload)
+                if position is None:
+                    continue
+                if first and position[1] != after + 1:
+                    complete = False  # the log was trimmed past the requested position
+                first = False
+                if position[0] == conn.epoch and position[1] <= conn.offset:
+                    continue
+                conn.epoch, conn.offset = position[0], position[1]
+                sink(payload)
+                replayed += 1
+                cursor = f"({entry_id.decode()}"
+            if len(entries) < REPLAY_BATCH:
+                break
+        metrics.replayed.inc(replayed)
+        return replayed, complete
 
     async def detach(self, conn: Connection) -> None:
         async with self._lock:
@@ -96,10 +178,14 @@ class Hub:
             conns.discard(conn)
             if not conns:
                 del self.sockets[conn.user_id]
-                self.last_seen.pop(conn.user_id, None)
                 if self._pubsub is not None:
                     with contextlib.suppress(redis.ConnectionError, OSError):
                         await self._pubsub.unsubscribe(keys.user_channel(conn.user_id))
+            self._count()
+
+    def _count(self) -> None:
+        metrics.sockets.set(self.socket_count())
+        metrics.users.set(len(self.sockets))
 
     def socket_count(self) -> int:
         return sum(len(c) for c in self.sockets.values())
@@ -110,38 +196,30 @@ class Hub:
     # -- events ------------------------------------------------------------------------------
     def fan_out(self, user_id: str, payload: str) -> int:
         """Send one event to every socket of a user; returns the number of sockets reached."""
-        try:
-            event = events.loads(payload)
-            position = (str(event.get("epoch", "")), int(event.get("offset", 0)))
-        except (ValueError, TypeError):
+        position = parse_position(payload)
+        if position is None:
             log.error("dropping malformed event for %s", user_id)
             return 0
-        previous = self.last_seen.get(user_id)
-        if previous is not None and previous[0] == position[0] and position[1] <= previous[1]:
-            return 0  # already delivered (a replay overlapping the live stream)
-        self.last_seen[user_id] = position
-        reached = 0
-        for conn in list(self.sockets.get(user_id, ())):
-            if conn.offer(payload):
-                reached += 1
-            else:
-                self.stats["slow_closes"] += 1
-        self.stats["frames_out"] += reached
+        epoch, offset, published_ms = position
+        reached = sum(1 for conn in list(self.sockets.get(user_id, ())) if conn.deliver(epoch, offset, payload))
+        metrics.frames_out.inc(reached)
+        if isinstance(published_ms, int | float):
+            metrics.fanout_latency.observe(max(0.0, time.time() - published_ms / 1000))
         return reached
 
     async def _read_loop(self) -> None:
         while True:
             try:
-                assert self._pubsub is not None
+                if self._pubsub is None:
+                    raise redis.ConnectionError("no pub/sub connection")
                 message = await self._pubsub.get_message(timeout=1.0)
                 if message is None or message.get("type") != "message":
                     continue
-                self.stats["events_in"] += 1
-                channel = message["channel"].decode()
-                self.fan_out(keys.channel_user(channel), message["data"].decode())
+                metrics.events_in.inc()
+                self.fan_out(keys.channel_user(message["channel"].decode()), message["data"].decode())
             except asyncio.CancelledError:
                 raise
-            except (redis.ConnectionError, redis.TimeoutError, OSError, AssertionError) as exc:
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
                 log.warning("pub/sub connection lost (%s); reconnecting", exc)
                 await self._reconnect()
             except Exception:
@@ -156,23 +234,34 @@ class Hub:
                     break
                 except (redis.ConnectionError, redis.TimeoutError, OSError):
                     await asyncio.sleep(RECONNECT_DELAY_SECONDS)
-            self.stats["reconnects"] += 1
+        metrics.pubsub_reconnects.inc()
         started = time.monotonic()
+        repaired = 0
         for user_id in list(self.sockets):
-            await self.repair(user_id)
-        log.info("pub/sub reconnected; gaps repaired for %d users in %.0f ms", len(self.sockets),
-                 (time.monotonic() - started) * 1000)
+            repaired += await self.repair(user_id)
+        log.info("pub/sub reconnected; replayed %d events for %d users in %.0f ms", repaired,
+                 len(self.sockets), (time.monotonic() - started) * 1000)
 
-    async def repair(self, user_id: str) -> None:
-        """Deliver what the user's log holds past the last event this process fanned out."""
-        seen = self.last_seen.get(user_id)
-        if seen is None:
-            return  # nothing delivered yet on this process: nothing to be behind on
+    async def repair(self, user_id: str) -> int:
+        """Deliver what the user's log holds past each of the user's sockets' positions."""
+        conns = [c for c in self.sockets.get(user_id, ()) if not c.closing]
+        if not conns:
+            return 0
         try:
-            entries = await self.redis.xrange(keys.user_log_key(user_id), min=f"({seen[1]}-1", max="+")
+            total = 0
+            for conn in conns:
+                if conn.epoch is None:
+                    # No event existed when it attached: everything in the log is new to it.
+                    conn.epoch = await self._current_epoch(user_id)
+                    conn.offset = 0
+                if conn.epoch is not None:
+                    replayed, _ = await self._replay_to(conn, conn.offset, conn.offer)
+                    total += replayed
+            return total
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             log.warning("could not repair %s: %s", user_id, exc)
-            return
-        for _id, fields in entries:
-            if self.fan_out(user_id, fields[b"p"].decode()):
-                self.stats["replayed"] += 1
+            return 0
+
+    async def _current_epoch(self, user_id: str) -> str | None:
+        raw = await self.redis.get(keys.user_epoch_key(user_id))
+        return raw.decode() if raw else None

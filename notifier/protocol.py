@@ -1,9 +1,12 @@
-"""The official extension's socket protocol (extension-client.md section 2, contract 3.2).
+"""The socket protocol: the official extension's frames (extension-client.md section 2, contract
+3.2) plus two of ours.
 
 Client frames are ``{"type", "data", "id"}``. Handled: ``ping`` (answered with ``pong``),
 ``pong`` (activity only), ``wait_for_image`` (answered at once when the result exists, otherwise
-the user is registered as a waiter and the event arrives when the job completes). Anything
-unparsable or unknown gets an ``error`` frame and the socket stays open.
+the user is registered as a waiter and the event arrives when the job completes), and ours:
+``resume {epoch, offset}`` (replay what was missed; same as the query parameters on connect) and
+``refresh_token {token}`` (token mode: extend the socket's authorisation without reconnecting).
+Anything unparsable or unknown gets an ``error`` frame and the socket stays open.
 """
 
 from __future__ import annotations
@@ -44,14 +47,19 @@ class Protocol:
         self.job_ttl = job_ttl
         self._register = client.register_script(imagejobs.REGISTER_WAIT)
 
-    async def handle(self, user_id: str, text: str) -> list[str]:
-        """Frames to send back for one client frame."""
+    @staticmethod
+    def parse(text: str) -> tuple[dict[str, Any] | None, str | None]:
+        """(message, None) or (None, error frame)."""
         try:
             message = orjson.loads(text)
         except orjson.JSONDecodeError:
-            return [error_frame("invalid JSON")]
+            return None, error_frame("invalid JSON")
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            return [error_frame("a frame must be a JSON object with a string 'type'")]
+            return None, error_frame("a frame must be a JSON object with a string 'type'")
+        return message, None
+
+    async def handle(self, user_id: str, message: dict[str, Any]) -> list[str]:
+        """Frames to send back for one client frame of a type handled here."""
         kind = message["type"]
         id_ = message.get("id") if isinstance(message.get("id"), str | int) else None
         if kind == "ping":

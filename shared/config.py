@@ -63,8 +63,22 @@ class Settings:
         "WS_HEARTBEAT_SECONDS", 15.0, "Interval of server pings; a socket silent for 2 intervals is closed."
     )
     ws_send_queue: int = _env_field("WS_SEND_QUEUE", 256, "Frames buffered per socket before it is closed.")
-    event_log_len: int = _env_field("EVENT_LOG_LEN", 1000, "Events kept per user for replay.")
-    auth_mode: str = _env_field("AUTH_MODE", "open", "`open` trusts the user id in requests.")
+    event_log_len: int = _env_field("EVENT_LOG_LEN", 1000, "Events kept per user for replay (at least).")
+    event_log_seconds: int = _env_field(
+        "EVENT_LOG_SECONDS", 600, "Events younger than this are kept for replay even beyond EVENT_LOG_LEN."
+    )
+    auth_mode: str = _env_field(
+        "AUTH_MODE", "open", "`open` trusts the user id in requests; `token` requires a signed token (JWT)."
+    )
+    auth_secret: str = _env_field("AUTH_SECRET", "", "HS256 key for tokens (token mode, symmetric).")
+    auth_public_key_file: str = _env_field(
+        "AUTH_PUBLIC_KEY_FILE", "", "PEM public key (RS256/ES256) for verifying tokens; replaces AUTH_SECRET."
+    )
+    auth_private_key_file: str = _env_field(
+        "AUTH_PRIVATE_KEY_FILE", "", "PEM private key used by the mint command with an asymmetric key."
+    )
+    auth_algorithm: str = _env_field("AUTH_ALGORITHM", "HS256", "Token signature algorithm (HS256, RS256, ES256).")
+    auth_issuer: str = _env_field("AUTH_ISSUER", "diymod", "Expected `iss` claim of tokens.")
     cors_extra_origins: str = _env_field(
         "CORS_EXTRA_ORIGINS", "", "Comma-separated extra origins allowed by CORS (besides Reddit, X, extensions)."
     )
@@ -85,6 +99,68 @@ class Settings:
     )
     provider_concurrency: int = _env_field(
         "PROVIDER_CONCURRENCY", 8, "Concurrent provider calls per gateway process."
+    )
+    chat_provider: str = _env_field(
+        "CHAT_PROVIDER",
+        "auto",
+        "Model behind /chat: `local` (offline rules), `openai`, `gemini`, or `auto` (openai if its key is set, "
+        "else gemini, else local). Uses the same keys and base URLs as the moderation.",
+    )
+    openai_chat_model: str = _env_field("OPENAI_CHAT_MODEL", "gpt-4o-mini", "OpenAI model for /chat and /chat/image.")
+    gemini_chat_model: str = _env_field(
+        "GEMINI_CHAT_MODEL", "gemini-2.5-flash", "Gemini model for /chat and /chat/image."
+    )
+    chat_timeout_seconds: float = _env_field(
+        "CHAT_TIMEOUT_SECONDS", 20.0, "Wall-time bound of one chat model call, retries included."
+    )
+    chat_state_ttl_seconds: int = _env_field(
+        "CHAT_STATE_TTL_SECONDS", 1800, "A chat conversation is forgotten after this long without a message."
+    )
+    chat_image_max_bytes: int = _env_field(
+        "CHAT_IMAGE_MAX_BYTES", 10 * 1024 * 1024, "Largest picture accepted by /chat/image (kept in memory only)."
+    )
+
+    # -- imaging worker: queues, cloud image providers, judging (issue 4) --
+    worker_poll_ms: int = _env_field(
+        "WORKER_POLL_MS", 50, "Longest pause of an idle worker between queue polls (Dramatiq's default is 1000)."
+    )
+    cloud_worker_threads: int = _env_field(
+        "CLOUD_WORKER_THREADS", 4, "Threads per imaging worker process for the cloud queue (separate from local)."
+    )
+    cloud_concurrency: int = _env_field(
+        "CLOUD_CONCURRENCY", 4, "Concurrent calls per cloud image provider per imaging worker process."
+    )
+    cloud_job_time_limit_ms: int = _env_field(
+        "CLOUD_JOB_TIME_LIMIT_MS", 240_000, "Time limit of one imaging job on the cloud queue."
+    )
+    cloud_timeout_seconds: float = _env_field(
+        "CLOUD_TIMEOUT_SECONDS", 90.0, "Timeout of one cloud image request (edits take tens of seconds)."
+    )
+    cloud_max_retries: int = _env_field(
+        "CLOUD_MAX_RETRIES", 2, "Retries of a cloud image request after timeouts, 429 or 5xx, before falling back."
+    )
+    cloud_backoff_seconds: float = _env_field(
+        "CLOUD_BACKOFF_SECONDS", 1.0, "First pause before retrying a cloud image request; doubles per retry."
+    )
+    image_vision_provider: str = _env_field(
+        "IMAGE_VISION_PROVIDER",
+        "auto",
+        "Who judges images before they are changed: `none` (post text only), `openai`, `gemini`, or `auto` "
+        "(gemini if its key is set, else openai, else none).",
+    )
+    image_vision_timeout_seconds: float = _env_field(
+        "IMAGE_VISION_TIMEOUT_SECONDS", 20.0, "Time for judging one image, retries included; then post text decides."
+    )
+    image_verdict_ttl_seconds: int = _env_field(
+        "IMAGE_VERDICT_TTL_SECONDS", 7 * 24 * 3600, "How long image verdicts (by content hash) are cached."
+    )
+    openai_image_model: str = _env_field("OPENAI_IMAGE_MODEL", "gpt-image-1", "OpenAI model for image edits.")
+    openai_vision_model: str = _env_field("OPENAI_VISION_MODEL", "gpt-4o-mini", "OpenAI model for judging images.")
+    gemini_image_model: str = _env_field(
+        "GEMINI_IMAGE_MODEL", "gemini-2.5-flash-image", "Gemini model for image edits and restyling."
+    )
+    gemini_vision_model: str = _env_field(
+        "GEMINI_VISION_MODEL", "gemini-2.5-flash", "Gemini model for judging images and finding regions."
     )
 
     @property
@@ -124,9 +200,26 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"MODERATION_PROVIDER {settings.moderation_provider!r} is not known")
     if settings.auth_mode not in {"open", "token"}:
         raise ConfigError(f"AUTH_MODE must be 'open' or 'token', not {settings.auth_mode!r}")
+    if settings.auth_mode == "token" and not (settings.auth_secret or settings.auth_public_key_file):
+        raise ConfigError("AUTH_MODE=token needs AUTH_SECRET or AUTH_PUBLIC_KEY_FILE")
+    if settings.auth_algorithm not in {"HS256", "RS256", "ES256"}:
+        raise ConfigError(f"AUTH_ALGORITHM {settings.auth_algorithm!r} is not supported")
     return settings
 
 
 def documented_variables() -> list[tuple[str, object, str]]:
     """(variable, default, description) for every setting, for the README."""
     return [(f.metadata["env"], f.default, f.metadata["doc"]) for f in fields(Settings)]
+
+
+def markdown_table() -> str:
+    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for name, default, doc in documented_variables():
+        shown = str(default).replace(str(PROJECT_ROOT) + "/", "<project>/")
+        rows.append(f"| `{name}` | `{shown}` | {doc} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    # `python -m shared.config` prints the README's settings table.
+    print(markdown_table())

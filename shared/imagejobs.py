@@ -36,6 +36,7 @@ RELEASE_WAITERS = lua("release_waiters")
 
 DEDUPE_TTL_SECONDS = 24 * 3600
 LOG_TTL_SECONDS = 24 * 3600
+LOG_HARD_CAP = 20_000  # never more than this many events per user, whatever their age
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,9 @@ def register_args(
     )
 
 
-def publish_args(user_id: str, dedupe: str, event_json: str, log_len: int) -> tuple[list[str], list[str]]:
+def publish_args(
+    user_id: str, dedupe: str, event_json: str, log_len: int, log_seconds: int = 600
+) -> tuple[list[str], list[str]]:
     """Arguments of publish_event.lua. ``dedupe`` names one delivery of one job (the Dramatiq
     message id survives redelivery and retries), so the user hears of it once."""
     return (
@@ -122,6 +125,8 @@ def publish_args(user_id: str, dedupe: str, event_json: str, log_len: int) -> tu
             str(DEDUPE_TTL_SECONDS),
             secrets.token_hex(6),
             str(LOG_TTL_SECONDS),
+            str(log_seconds * 1000),
+            str(LOG_HARD_CAP),
         ],
     )
 

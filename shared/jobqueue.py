@@ -13,6 +13,13 @@ from dramatiq.brokers.redis import RedisBroker
 LOCAL_QUEUE = "images_local"
 CLOUD_QUEUE = "images_cloud"
 PROCESS_IMAGE_ACTOR = "process_image"
+# The same work declared on CLOUD_QUEUE with the cloud time limit. The worker also runs
+# PROCESS_IMAGE_ACTOR messages found on CLOUD_QUEUE (with the cloud queue's time limit), so either
+# name works there; ``image_route`` picks queue and actor together.
+PROCESS_IMAGE_CLOUD_ACTOR = "process_image_cloud"
+# Actor names of the original system, declared by the worker too. Each takes our payload dict or the
+# original's JSON string ``{"url", "filter", "user_id"}`` and runs INTERVENTION_ALIASES[name].
+LEGACY_IMAGE_ACTORS = ("make_image_cartoonish", "make_image_cartoonish_gpt_image", "make_image_replacement_gemini")
 
 
 def make_broker(url: str, *, middleware: list[dramatiq.Middleware] | None = None) -> RedisBroker:
@@ -55,3 +62,10 @@ def canonical_intervention(name: str) -> str | None:
     if name in LOCAL_INTERVENTIONS or name in CLOUD_INTERVENTIONS:
         return name
     return None
+
+
+def image_route(intervention: str) -> tuple[str, str]:
+    """``(queue, actor_name)`` for a job asking for ``intervention`` (a canonical name)."""
+    if intervention in CLOUD_INTERVENTIONS:
+        return CLOUD_QUEUE, PROCESS_IMAGE_CLOUD_ACTOR
+    return LOCAL_QUEUE, PROCESS_IMAGE_ACTOR

@@ -145,6 +145,7 @@ class ImageServer:
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     hits: dict[str, int] = field(default_factory=dict)
     delay: float = 0.0
+    default: bytes | None = None  # served for unknown paths (feeds whose image hosts were rewritten here)
     port: int = 0
     _server: http.server.ThreadingHTTPServer | None = None
 
@@ -165,6 +166,8 @@ class ImageServer:
                 if owner.delay:
                     time.sleep(owner.delay)
                 found = owner.files.get(path)
+                if found is None and owner.default is not None:
+                    found = (owner.default, "image/jpeg")
                 if found is None:
                     self.send_error(404)
                     return

@@ -8,7 +8,9 @@ import pytest
 from tests.harness import Proc
 
 
-def preflight(gateway: Proc, origin: str, headers: str = "content-type,authorization", pna: bool = True) -> httpx.Response:
+def preflight(
+    gateway: Proc, origin: str, headers: str = "content-type,authorization", pna: bool = True
+) -> httpx.Response:
     h = {
         "Origin": origin,
         "Access-Control-Request-Method": "POST",

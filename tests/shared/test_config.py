@@ -34,7 +34,7 @@ def test_readme_documents_every_variable() -> None:
 
 def test_only_config_reads_the_environment() -> None:
     hits = subprocess.run(
-        ["grep", "-rlE", r"os\.environ|os\.getenv", "gateway", "notifier", "imaging", "shared"],
+        ["grep", "-rlE", "--include=*.py", r"os\.environ|os\.getenv", "gateway", "notifier", "imaging", "shared"],
         cwd=ROOT, capture_output=True, text=True,
     ).stdout.split()
     allowed = {"shared/config.py", "shared/redis_server.py"}  # the latter passes env to its child

@@ -1,0 +1,174 @@
+"""POST /get_feed: the extension's intercepted Reddit or X feed body, returned in the same format
+with the user's interventions applied (contract 2.4, 5.x).
+
+Steps: read the request; pick the platform from the intercepted URL; parse the feed; judge every
+post against every active filter in one provider call (cached per post); turn verdicts into text
+edits and image jobs; render. Everything outside touched text and image attributes stays as it was.
+When anything goes wrong with moderation the feed still comes back, untouched where undecided.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from gateway.auth import authorised_user
+from gateway.feeds import FeedDocument, FeedParseError, FeedPost, PostEdit, parse_feed, platform_for_url
+from gateway.image_jobs import ImageQueue
+from gateway.inputs import read_json_object
+from gateway.judge import Judge
+from gateway.policy import PostPlan, plan_post
+from gateway.responses import ApiError, JSONResponse
+from shared.imagejobs import ImageJob
+from shared.models import Filter
+from shared.moderation.types import Post
+
+log = logging.getLogger(__name__)
+
+MAX_IMAGES_PER_POST = 4
+IMAGE_QUEUE_CONCURRENCY = 16
+
+
+def feed_body(data: dict[str, Any]) -> tuple[str, str]:
+    """(url, raw feed body) from the request; ``data`` may be an object or a JSON string."""
+    url = data.get("url")
+    if not isinstance(url, str) or not url:
+        raise ApiError(422, "url must be a non-empty string (the intercepted request URL)")
+    payload = data.get("data")
+    if isinstance(payload, str):
+        if not payload.strip():
+            raise ApiError(400, "data field cannot be empty")
+        try:
+            payload = orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(400, f"invalid JSON in data field: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise ApiError(422, "data must be an object (or a JSON string of one)")
+    feed_info = payload.get("feed_info")
+    if not isinstance(feed_info, dict):
+        raise ApiError(400, "no feed_info in data")
+    response = feed_info.get("response")
+    if not isinstance(response, str):
+        raise ApiError(422, "data.feed_info.response must be a string (the raw feed body)")
+    return url, response
+
+
+def as_post(feed_post: FeedPost) -> Post:
+    return Post(
+        id=feed_post.id,
+        title=feed_post.title,
+        body=feed_post.body,
+        image_alt=" ".join(a for a in feed_post.image_alts if a),
+        has_image=bool(feed_post.image_urls),
+    )
+
+
+async def image_configs(
+    queue: ImageQueue, user_id: str, post: FeedPost, plan: PostPlan, context: str, limit: asyncio.Semaphore
+) -> dict[str, dict[str, Any]]:
+    """Queue (or find) the image job of each image of a matching post; the marker config per URL."""
+    assert plan.image_filter is not None and plan.image_intervention is not None
+    filter_text = plan.image_filter.filter_text
+    configs: dict[str, dict[str, Any]] = {}
+
+    async def one(url: str) -> None:
+        job = ImageJob(
+            image_url=url,
+            filters=(filter_text,),
+            intervention=plan.image_intervention or "blur",
+            filter_text=filter_text,
+            intensity=plan.image_filter.intensity if plan.image_filter else 3,
+            options=tuple(sorted((k, v) for k, v in plan.image_filter.filter_metadata.items()
+                                 if k in ("blur_radius", "occlusion_color", "warning_text", "shrink_factor")))
+            if plan.image_filter else (),
+            context_text=context,
+        )
+        async with limit:
+            outcome = await queue.request(user_id, job)
+        base = {"type": "edit_to_replace", "filters": [filter_text], "best_filter_name": filter_text,
+                "intervention": job.intervention}
+        if outcome.state == "done" and outcome.result is not None:
+            configs[url] = {**base, "status": "COMPLETED", "processedUrl": outcome.result["url"]}
+        else:
+            configs[url] = {**base, "status": "DEFERRED"}
+
+    await asyncio.gather(*(one(u) for u in post.image_urls[:MAX_IMAGES_PER_POST]))
+    return configs
+
+
+async def get_feed(request: Request) -> JSONResponse:
+    started = time.perf_counter()
+    data = await read_json_object(request, request.app.state.settings.max_body_bytes)
+    user_id = await authorised_user(request, data.get("user_id") or "unknown")
+    url, raw = feed_body(data)
+    platform = platform_for_url(url)
+    if platform is None:
+        raise ApiError(400, "Unsupported platform in URL: expected a reddit.com, x.com or twitter.com request")
+    try:
+        doc: FeedDocument = parse_feed(platform, raw)
+    except FeedParseError as exc:
+        raise ApiError(400, f"feed body is not a {platform} feed: {exc}") from exc
+
+    filters: list[Filter] = await request.app.state.filters.list_active(user_id)
+    feed_posts = doc.posts
+    report: dict[str, Any] = {"platform": platform, "posts": len(feed_posts), "filters": len(filters)}
+    if not filters or not feed_posts:
+        report.update(provider=None, provider_calls=0, elapsed_ms=round((time.perf_counter() - started) * 1000, 2))
+        body = doc.render({}, shift_cursor_for=url)
+        return JSONResponse({"status": "success", "feed": {"response": body}, "moderation": report})
+
+    judge: Judge = request.app.state.judge
+    judgement = await judge.judge_page([as_post(p) for p in feed_posts], filters)
+    by_id = {f.id: f for f in filters}
+    queue: ImageQueue = request.app.state.image_queue
+    limit = asyncio.Semaphore(IMAGE_QUEUE_CONCURRENCY)
+    edits: dict[str, PostEdit] = {}
+    post_reports: list[dict[str, Any]] = []
+    image_tasks: dict[str, asyncio.Task[dict[str, dict[str, Any]]]] = {}
+    plans: dict[str, PostPlan] = {}
+    for post in feed_posts:
+        verdict = judgement.verdicts.get(post.id)
+        if verdict is None or not verdict.matches:
+            continue
+        plan = plan_post(verdict, by_id, can_rewrite=judge.provider.can_rewrite, has_images=bool(post.image_urls))
+        plans[post.id] = plan
+        if plan.image_filter is not None:
+            context = " ".join(x for x in (post.title, post.body, *post.image_alts) if x)
+            image_tasks[post.id] = asyncio.create_task(image_configs(queue, user_id, post, plan, context, limit))
+    image_results: dict[str, dict[str, dict[str, Any]]] = {}
+    if image_tasks:
+        done = await asyncio.gather(*image_tasks.values(), return_exceptions=True)
+        for post_id, outcome in zip(image_tasks, done, strict=True):
+            if isinstance(outcome, BaseException):
+                log.warning("could not queue images of post %s: %s", post_id, outcome)
+            else:
+                image_results[post_id] = outcome
+    for post_id, plan in plans.items():
+        images = image_results.get(post_id, {})
+        edit = PostEdit(title=plan.title, body=plan.body, images=images)
+        if not edit.is_empty():
+            edits[post_id] = edit
+        post_reports.append({
+            "post_id": post_id,
+            "matches": plan.matches,
+            "text_intervention": plan.text_intervention,
+            "image_intervention": plan.image_intervention if images else None,
+            "images": {u: c["status"] for u, c in images.items()},
+            "notes": plan.notes,
+        })
+    body = doc.render(edits, shift_cursor_for=url)
+    report.update(
+        provider=judgement.provider,
+        provider_calls=judgement.provider_calls,
+        cached_posts=judgement.cached,
+        fallback=judgement.fallback,
+        undecided=judgement.undecided,
+        changed=post_reports,
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
+    )
+    return JSONResponse({"status": "success", "feed": {"response": body}, "moderation": report})

@@ -1,0 +1,406 @@
+"""X (Twitter) GraphQL home timelines: find tweets, write markers into ``legacy.full_text``.
+
+Shapes read (``HomeTimeline`` / ``HomeLatestTimeline``)::
+
+    data.home.home_timeline_urt.instructions[]            type TimelineAddEntries (.entries[]) or
+                                                          TimelinePinEntry (.entry)
+      entry.content.itemContent.tweet_results.result      a single tweet
+      entry.content.items[].item.itemContent...           conversation modules
+      result.__typename == "TweetWithVisibilityResults"   the tweet is under .tweet
+      legacy.retweeted_status_result.result               a retweet shows the retweeted tweet
+
+Promoted entries (``itemContent.promotedMetadata``, entry ids starting with ``promoted``) are
+skipped. Anything of another shape is skipped and left as it is; nothing here raises on odd JSON.
+
+Text and indices. X escapes ``&``, ``<`` and ``>`` in ``full_text``; entity ``indices`` and
+``display_text_range`` count code points of the *decoded* text, and X's client renders each plain
+stretch between entities (links, mentions, hashtags) as one text node and hides what lies outside
+``display_text_range``. So a marker pair must sit inside one plain stretch, within the range:
+
+* Blur: markers go around each occurrence inside the visible text. An entity that an occurrence
+  overlaps is dropped (its text stays, as plain text), so the marker pair is in one text node.
+  The rest of the stretch holding a marker is escaped for the extension (see :mod:`.markers`).
+* Overlay / rewrite: the whole visible range becomes one marker; entities inside it are dropped
+  (a link would otherwise split the marker across elements), media entities are kept and moved.
+* Entities after an edit are shifted by the number of code points inserted before them, and the
+  end of ``display_text_range`` grows by the same amount, so the marker stays visible and the
+  trailing media link stays hidden.
+
+``FeedPost.body`` is the decoded visible range (what the user reads, without the hidden reply
+prefix and media link). Long-form ``note_tweet`` text and quoted tweets are not edited.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from . import markers
+from .model import Blur, FeedDocument, FeedParseError, FeedPost, Overlay, PostEdit, Rewrite, TextEdit
+
+Path = tuple[str | int, ...]
+
+_TIMELINE = ("data", "home", "home_timeline_urt", "instructions")
+_X_ENTITY_RE = re.compile(r"&(amp|lt|gt|quot|#39);")
+_X_ENTITY = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "#39": "'"}
+_ALLOWED_MEDIA_SCHEMES = ("https://",)
+
+
+def x_unescape(raw: str) -> str:
+    """``full_text`` as X's client shows it (X itself only ever escapes ``& < >``)."""
+    return _X_ENTITY_RE.sub(lambda m: _X_ENTITY[m[1]], raw) if "&" in raw else raw
+
+
+def x_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def loads(body: str | bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        if "exceeds" not in str(exc):
+            raise FeedParseError(f"X feed body is not JSON: {exc}") from exc
+    try:  # numbers outside orjson's range: the stdlib keeps them exactly
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise FeedParseError(f"X feed body is not JSON: {exc}") from exc
+
+
+def dumps(tree: Any) -> str:
+    """Compact JSON with key order and non-ASCII kept, as ``JSON.stringify`` writes it."""
+    try:
+        return orjson.dumps(tree).decode()
+    except TypeError:
+        return json.dumps(tree, ensure_ascii=False, separators=(",", ":"))
+
+
+def _get(node: Any, *keys: str | int) -> Any:
+    for key in keys:
+        if isinstance(key, int):
+            if not isinstance(node, list) or not -len(node) <= key < len(node):
+                return None
+        elif not isinstance(node, dict):
+            return None
+        node = node[key] if isinstance(key, int) else node.get(key)
+    return node
+
+
+@dataclass(slots=True)
+class _Tweet:
+    post: FeedPost
+    legacy_path: Path  # to the legacy dict whose text and media the user sees
+
+
+def _unwrap(result: Any, path: Path) -> tuple[dict[str, Any], Path] | None:
+    """The tweet inside a ``TweetWithVisibilityResults`` wrapper; None for tombstones and the like."""
+    if not isinstance(result, dict):
+        return None
+    if result.get("__typename") == "TweetWithVisibilityResults" or (
+        "legacy" not in result and isinstance(result.get("tweet"), dict)
+    ):
+        result, path = result.get("tweet"), (*path, "tweet")
+        if not isinstance(result, dict):
+            return None
+    if not isinstance(result.get("legacy"), dict):
+        return None
+    return result, path
+
+
+def _display_range(legacy: dict[str, Any], length: int) -> tuple[int, int]:
+    r = legacy.get("display_text_range")
+    if isinstance(r, list) and len(r) == 2 and all(type(v) is int for v in r) and 0 <= r[0] <= r[1] <= length:
+        return r[0], r[1]
+    return 0, length
+
+
+def _photos(legacy: dict[str, Any]) -> list[dict[str, Any]]:
+    media = _get(legacy, "extended_entities", "media")
+    if not isinstance(media, list) or not media:
+        media = _get(legacy, "entities", "media")
+    if not isinstance(media, list):
+        return []
+    return [
+        m
+        for m in media
+        if isinstance(m, dict)
+        and m.get("type") == "photo"
+        and isinstance(m.get("media_url_https"), str)
+        and m["media_url_https"]
+    ]
+
+
+class XDocument(FeedDocument):
+    platform = "x"
+
+    def __init__(self, body: str) -> None:
+        if not isinstance(body, str):
+            raise FeedParseError("X feed body must be text")
+        try:
+            tree = loads(body)
+        except UnicodeEncodeError as exc:  # lone surrogates in the str
+            raise FeedParseError("X feed body is not valid Unicode") from exc
+        if not isinstance(tree, dict):
+            raise FeedParseError("X feed body is not a JSON object")
+        self._src = body
+        self._tweets: list[_Tweet] = []
+        # Marker tokens typed by users anywhere in the JSON (names, bios, texts) are defanged on render.
+        self._foreign = markers.contains_token(body) or ("\\u00" in body and _has_token(tree))
+        instructions = _get(tree, *_TIMELINE)
+        if not isinstance(instructions, list):
+            return
+        for i, ins in enumerate(instructions):
+            kind = _get(ins, "type")
+            if kind == "TimelineAddEntries":
+                entries = _get(ins, "entries")
+                for j, entry in enumerate(entries if isinstance(entries, list) else []):
+                    self._entry(entry, (*_TIMELINE, i, "entries", j))
+            elif kind == "TimelinePinEntry":
+                self._entry(_get(ins, "entry"), (*_TIMELINE, i, "entry"))
+
+    # -- parsing -----------------------------------------------------------------------------
+
+    def _entry(self, entry: Any, path: Path) -> None:
+        entry_id = _get(entry, "entryId")
+        entry_id = entry_id if isinstance(entry_id, str) else ""
+        if entry_id.startswith("promoted"):
+            return
+        item = _get(entry, "content", "itemContent")
+        if isinstance(item, dict):
+            self._item(item, (*path, "content", "itemContent"), entry_id, 0)
+        items = _get(entry, "content", "items")
+        for k, module_item in enumerate(items if isinstance(items, list) else []):
+            sub_id = _get(module_item, "entryId")
+            sub_id = sub_id if isinstance(sub_id, str) else entry_id
+            if "promoted" in sub_id:
+                continue
+            item = _get(module_item, "item", "itemContent")
+            if isinstance(item, dict):
+                self._item(item, (*path, "content", "items", k, "item", "itemContent"), sub_id, k)
+
+    def _item(self, item: dict[str, Any], path: Path, entry_id: str, index: int) -> None:
+        if item.get("promotedMetadata"):
+            return
+        found = _unwrap(_get(item, "tweet_results", "result"), (*path, "tweet_results", "result"))
+        if found is None:
+            return
+        tweet, tweet_path = found
+        if tweet.get("promotedMetadata"):
+            return
+        legacy = tweet["legacy"]
+        post_id = legacy.get("id_str") or tweet.get("rest_id")
+        if not isinstance(post_id, str) or not post_id:
+            post_id = f"unknown_{entry_id}_{index}"
+        legacy_path: Path = (*tweet_path, "legacy")
+        # A retweet's own full_text is a truncated "RT @user: ..."; X shows the retweeted tweet.
+        inner = _unwrap(
+            _get(legacy, "retweeted_status_result", "result"), (*legacy_path, "retweeted_status_result", "result")
+        )
+        if inner is not None:
+            legacy, legacy_path = inner[0]["legacy"], (*inner[1], "legacy")
+        raw = legacy.get("full_text")
+        text = x_unescape(raw) if isinstance(raw, str) else ""
+        start, end = _display_range(legacy, len(text))
+        photos = _photos(legacy)
+        alts = [a if isinstance(a := p.get("ext_alt_text"), str) else "" for p in photos]
+        post = FeedPost(post_id, "", text[start:end].strip(), [p["media_url_https"] for p in photos], alts)
+        self._tweets.append(_Tweet(post, legacy_path))
+
+    # -- rendering ---------------------------------------------------------------------------
+
+    @property
+    def posts(self) -> list[FeedPost]:
+        return [t.post for t in self._tweets]
+
+    def render(self, edits: Mapping[str, PostEdit] | None = None, *, shift_cursor_for: str | None = None) -> str:
+        todo = [
+            (t, e)
+            for t in self._tweets
+            if (e := (edits or {}).get(t.post.id)) is not None and (e.body is not None or e.images)
+        ]
+        if not todo and not self._foreign:
+            return self._src
+        tree = loads(self._src)  # a fresh copy: render never mutates the parsed document
+        changed = _defang_tree(tree) if self._foreign else False
+        for tweet, edit in todo:
+            legacy = _get(tree, *tweet.legacy_path)
+            if not isinstance(legacy, dict):
+                continue
+            if edit.body is not None:
+                changed |= _edit_text(legacy, edit.body)
+            if edit.images:
+                changed |= _edit_images(legacy, edit.images)
+        return dumps(tree) if changed else self._src
+
+
+def _walk_strings(tree: Any) -> Iterator[tuple[dict[str, Any] | list[Any], str | int, str]]:
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        pairs = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in pairs:
+            if isinstance(value, str):
+                yield node, key, value
+            elif isinstance(value, dict | list):
+                stack.append(value)
+
+
+def _has_token(tree: Any) -> bool:
+    return any(markers.contains_token(v) for _, _, v in _walk_strings(tree))
+
+
+def _defang_tree(tree: Any) -> bool:
+    hits = [(node, key, value) for node, key, value in _walk_strings(tree) if markers.contains_token(value)]
+    for node, key, value in hits:
+        node[key] = markers.defang(value)  # type: ignore[index]  # same length: indices stay valid
+    return bool(hits)
+
+
+@dataclass(slots=True)
+class _Entity:
+    holder: list[Any]
+    item: dict[str, Any]
+    start: int
+    end: int
+    media: bool
+
+
+def _entities(legacy: dict[str, Any], length: int) -> list[_Entity]:
+    found: list[_Entity] = []
+    lists: list[tuple[str, Any]] = []
+    ents = legacy.get("entities")
+    if isinstance(ents, dict):
+        lists += list(ents.items())
+    lists.append(("media", _get(legacy, "extended_entities", "media")))
+    for key, holder in lists:
+        if not isinstance(holder, list):
+            continue
+        for item in holder:
+            idx = item.get("indices") if isinstance(item, dict) else None
+            if (
+                isinstance(idx, list)
+                and len(idx) == 2
+                and all(type(v) is int for v in idx)
+                and 0 <= idx[0] <= idx[1] <= length
+            ):
+                found.append(_Entity(holder, item, idx[0], idx[1], key == "media"))
+    return found
+
+
+def _edit_text(legacy: dict[str, Any], edit: TextEdit) -> bool:
+    raw = legacy.get("full_text")
+    if not isinstance(raw, str):
+        return False
+    text = x_unescape(raw)
+    start, end = _display_range(legacy, len(text))
+    entities = _entities(legacy, len(text))
+    # (segment start, segment end, replacement) in the decoded text, in order, not overlapping.
+    changes: list[tuple[int, int, str]] = []
+    dropped: set[int] = set()
+    if isinstance(edit, Blur):
+        ranges = [
+            (a + start, b + start) for a, b in markers.find_ranges(text[start:end], markers.compile_spans(edit.spans))
+        ]
+        if not ranges:
+            return False
+        for ent in entities:
+            if not ent.media and any(a < ent.end and ent.start < b for a, b in ranges):
+                dropped.add(id(ent.item))
+        kept = sorted(
+            (max(e.start, start), min(e.end, end))
+            for e in entities
+            if id(e.item) not in dropped and e.start < end and e.end > start
+        )
+        for seg_a, seg_b in _gaps(start, end, kept):
+            local = [(a - seg_a, b - seg_a) for a, b in ranges if seg_a <= a and b <= seg_b]
+            if local:
+                changes.append((seg_a, seg_b, markers.blur_ranges(text[seg_a:seg_b], local)))
+        if not changes:
+            return False
+    else:
+        visible = text[start:end]
+        if not visible.strip():
+            return False
+        if isinstance(edit, Overlay):
+            marker = (
+                markers.overlay_rewrite(edit.warning, edit.rewrite)
+                if edit.rewrite is not None
+                else markers.overlay(edit.warning, visible)
+            )
+        elif isinstance(edit, Rewrite):
+            marker = markers.rewrite(edit.text)
+        else:
+            return False
+        changes.append((start, end, marker))
+        for ent in entities:
+            if not ent.media and ent.start < end and ent.end > start:
+                dropped.add(id(ent.item))
+
+    out: list[str] = []
+    pos = 0
+    shifts: list[tuple[int, int, int]] = []  # (old start, old end, delta after old end)
+    delta = 0
+    for a, b, new in changes:
+        out.append(text[pos:a])
+        out.append(new)
+        pos = b
+        delta += len(new) - (b - a)
+        shifts.append((a, b, delta))
+    out.append(text[pos:])
+
+    def shift(p: int) -> int:
+        d = 0
+        for _, b, after in shifts:
+            if p >= b:
+                d = after
+        return p + d
+
+    legacy["full_text"] = x_escape("".join(out))
+    if isinstance(legacy.get("display_text_range"), list):
+        legacy["display_text_range"] = [start, shift(end)]
+    for ent in entities:
+        if id(ent.item) in dropped:
+            ent.holder[:] = [x for x in ent.holder if x is not ent.item]
+            continue
+        inside = next((b + after for a, b, after in shifts if ent.start < b and ent.end > a), None)
+        # A media link inside a replaced stretch cannot point into the marker: pin it to its end.
+        ent.item["indices"] = [inside, inside] if inside is not None else [shift(ent.start), shift(ent.end)]
+    return True
+
+
+def _gaps(start: int, end: int, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The stretches of ``[start, end)`` not covered by the sorted ranges in ``taken``."""
+    gaps: list[tuple[int, int]] = []
+    cur = start
+    for a, b in taken:
+        if a > cur:
+            gaps.append((cur, a))
+        cur = max(cur, b)
+    if cur < end:
+        gaps.append((cur, end))
+    return gaps
+
+
+def _edit_images(legacy: dict[str, Any], images: Mapping[str, Mapping[str, Any]]) -> bool:
+    changed = False
+    for holder in (_get(legacy, "extended_entities", "media"), _get(legacy, "entities", "media")):
+        for media in holder if isinstance(holder, list) else []:
+            if not isinstance(media, dict) or media.get("type") != "photo":
+                continue
+            config = images.get(media.get("media_url_https"))  # type: ignore[arg-type]
+            if config is None:
+                continue
+            media["diy_mod_config"] = orjson.dumps(config, default=str).decode()
+            if str(config.get("status", "")).upper() == "COMPLETED":
+                done = config.get("processedUrl") or config.get("processed_image_url")
+                if isinstance(done, str) and done.startswith(_ALLOWED_MEDIA_SCHEMES):
+                    media["media_url_https"] = done
+                    if "media_url" in media:
+                        media["media_url"] = done
+            changed = True
+    return changed

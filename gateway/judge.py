@@ -1,0 +1,150 @@
+"""Judging a page: verdict cache, one provider call for what is not cached, a time budget, and a
+local fallback when the provider fails.
+
+Filters are canonicalised before judging (sorted, numbered 0..n-1), so a page judged for one user
+is a cache hit for every user with the same filters; verdicts are mapped back to each user's own
+filter ids afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from dataclasses import asdict, dataclass, field, replace
+
+import orjson
+import redis
+import redis.asyncio as aioredis
+
+from shared.keys import PREFIX
+from shared.models import Filter
+from shared.moderation.base import ModerationProvider
+from shared.moderation.types import Match, Post, PostVerdict, ProviderError
+
+log = logging.getLogger(__name__)
+
+VERDICT_TTL_SECONDS = 24 * 3600
+
+
+def canonical_filters(filters: list[Filter]) -> tuple[list[Filter], dict[int, Filter]]:
+    """Filters renumbered 0..n-1 in a stable order, and the map back to the user's filters."""
+    ordered = sorted(filters, key=lambda f: (f.filter_text.strip().lower(), f.content_type, f.intensity, f.id))
+    canonical = [replace(f, id=i, filter_metadata={}) for i, f in enumerate(ordered)]
+    return canonical, {i: f for i, f in enumerate(ordered)}
+
+
+def filter_signature(canonical: list[Filter]) -> str:
+    raw = orjson.dumps([(f.filter_text.strip().lower(), f.content_type, f.intensity) for f in canonical])
+    return hashlib.sha256(raw).hexdigest()[:24]
+
+
+def post_digest(post: Post) -> str:
+    raw = orjson.dumps([post.title, post.body, post.image_alt, post.has_image])
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def verdict_key(provider: str, signature: str, post: Post) -> str:
+    return f"{PREFIX}:verdict:{provider}:{signature}:{post_digest(post)}"
+
+
+def encode_verdict(verdict: PostVerdict) -> bytes:
+    return orjson.dumps(asdict(verdict))
+
+
+def decode_verdict(raw: bytes, post_id: str) -> PostVerdict:
+    data = orjson.loads(raw)
+    return PostVerdict(
+        post_id=post_id,
+        matches=[Match(**m) for m in data.get("matches", [])],
+        rewritten_title=data.get("rewritten_title"),
+        rewritten_body=data.get("rewritten_body"),
+    )
+
+
+@dataclass
+class PageJudgement:
+    verdicts: dict[str, PostVerdict]  # filter ids are the user's own
+    provider: str
+    provider_calls: int = 0
+    cached: int = 0
+    fallback: str | None = None  # why the local matcher stood in, if it did
+    elapsed_ms: float = 0.0
+    undecided: list[str] = field(default_factory=list)
+
+
+class Judge:
+    def __init__(self, client: aioredis.Redis, provider: ModerationProvider,
+                 fallback: ModerationProvider | None, budget_seconds: float) -> None:
+        self.redis = client
+        self.provider = provider
+        self.fallback = fallback if fallback is not None and fallback is not provider else None
+        self.budget = budget_seconds
+
+    async def judge_page(self, posts: list[Post], filters: list[Filter]) -> PageJudgement:
+        started = time.perf_counter()
+        canonical, back = canonical_filters(filters)
+        signature = filter_signature(canonical)
+        result = PageJudgement(verdicts={}, provider=self.provider.name)
+        if not posts or not canonical:
+            return result
+        keys = [verdict_key(self.provider.name, signature, p) for p in posts]
+        try:
+            cached = await self.redis.mget(keys)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            log.warning("verdict cache unavailable: %s", exc)
+            cached = [None] * len(posts)
+        verdicts: dict[str, PostVerdict] = {}
+        todo: list[Post] = []
+        for post, raw in zip(posts, cached, strict=True):
+            if raw is None:
+                todo.append(post)
+            else:
+                verdicts[post.id] = decode_verdict(raw, post.id)
+        result.cached = len(verdicts)
+        if todo:
+            fresh = await self._judge_uncached(todo, canonical, result)
+            verdicts.update(fresh)
+            if result.fallback is None and fresh:
+                await self._store(fresh, todo, signature)
+        result.undecided = [p.id for p in posts if p.id not in verdicts]
+        result.verdicts = {pid: self._to_user_ids(v, back) for pid, v in verdicts.items()}
+        result.elapsed_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    async def _judge_uncached(self, todo: list[Post], canonical: list[Filter],
+                              result: PageJudgement) -> dict[str, PostVerdict]:
+        try:
+            result.provider_calls += 1
+            return await asyncio.wait_for(self.provider.judge(todo, canonical), timeout=self.budget)
+        except (ProviderError, TimeoutError) as exc:
+            reason = "time budget exceeded" if isinstance(exc, TimeoutError) else str(exc)
+            log.warning("provider %s failed for %d posts (%s)", self.provider.name, len(todo), reason)
+            if self.fallback is None:
+                result.fallback = reason
+                return {}
+            result.fallback = f"{self.provider.name} failed ({reason}); judged by {self.fallback.name}"
+            try:
+                return await asyncio.wait_for(self.fallback.judge(todo, canonical), timeout=self.budget)
+            except (ProviderError, TimeoutError) as exc2:
+                log.error("fallback provider failed too: %s", exc2)
+                return {}
+
+    async def _store(self, fresh: dict[str, PostVerdict], todo: list[Post], signature: str) -> None:
+        by_id = {p.id: p for p in todo}
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            for post_id, verdict in fresh.items():
+                post = by_id.get(post_id)
+                if post is not None:
+                    pipe.set(verdict_key(self.provider.name, signature, post), encode_verdict(verdict),
+                             ex=VERDICT_TTL_SECONDS)
+            await pipe.execute()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            log.warning("could not cache verdicts: %s", exc)
+
+    @staticmethod
+    def _to_user_ids(verdict: PostVerdict, back: dict[int, Filter]) -> PostVerdict:
+        matches = [replace(m, filter_id=back[m.filter_id].id) for m in verdict.matches if m.filter_id in back]
+        return replace(verdict, matches=matches)

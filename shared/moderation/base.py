@@ -1,0 +1,24 @@
+"""The interface every moderation provider implements."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from shared.models import Filter
+from shared.moderation.types import Post, PostVerdict
+
+
+@runtime_checkable
+class ModerationProvider(Protocol):
+    """Judges a whole page of posts against all of a user's active filters in one call.
+
+    One call per page (not per post) is the contract because cloud providers make one model request
+    per page. Implementations must respect ``Filter.content_type``: a ``text`` filter sees only title
+    and body, an ``image`` filter only the image evidence (``image_alt``), and ``all`` sees both.
+    The result has one verdict per input post, keyed by ``Post.id``; failures raise ``ProviderError``.
+    """
+
+    name: str
+    can_rewrite: bool
+
+    async def judge(self, posts: list[Post], filters: list[Filter]) -> dict[str, PostVerdict]: ...

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route
 
-from gateway import feed, filters, health, images
+from gateway import feed, filters, health, images, metrics
 from gateway.cors import with_cors
 from gateway.filter_store import FilterStore
 from gateway.image_jobs import ImageQueue
@@ -34,6 +34,7 @@ def routes() -> list[Route]:
     return [
         Route("/ping", health.ping, methods=["GET"]),
         Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/metrics", metrics.metrics_endpoint, methods=["GET"]),
         Route("/get_feed", feed.get_feed, methods=["POST"]),
         Route("/filters", filters.list_filters, methods=["GET"]),
         Route("/filters", filters.create_filter, methods=["POST"]),
@@ -110,4 +111,4 @@ def create_asgi_app() -> object:
     """Entry point for uvicorn (``--factory``): the app wrapped in CORS."""
     settings = load_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    return with_cors(create_app(settings), settings.extra_origins)
+    return metrics.RequestMetrics(with_cors(create_app(settings), settings.extra_origins))

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
+from gateway import metrics
 from gateway.auth import authorised_user
 from gateway.feeds import FeedDocument, FeedParseError, FeedPost, PostEdit, parse_feed, platform_for_url
 from gateway.image_jobs import ImageQueue
@@ -90,6 +91,7 @@ async def image_configs(
         )
         async with limit:
             outcome = await queue.request(user_id, job)
+        metrics.image_jobs.labels(outcome.state).inc()
         base = {"type": "edit_to_replace", "filters": [filter_text], "best_filter_name": filter_text,
                 "intervention": job.intervention}
         if outcome.state == "done" and outcome.result is not None:
@@ -124,6 +126,11 @@ async def get_feed(request: Request) -> JSONResponse:
 
     judge: Judge = request.app.state.judge
     judgement = await judge.judge_page([as_post(p) for p in feed_posts], filters)
+    metrics.provider_calls.labels(judgement.provider).inc(judgement.provider_calls)
+    metrics.posts_judged.labels("cache").inc(judgement.cached)
+    metrics.posts_judged.labels("provider").inc(len(feed_posts) - judgement.cached)
+    if judgement.fallback:
+        metrics.provider_fallbacks.inc()
     by_id = {f.id: f for f in filters}
     queue: ImageQueue = request.app.state.image_queue
     limit = asyncio.Semaphore(IMAGE_QUEUE_CONCURRENCY)

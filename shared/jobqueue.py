@@ -10,6 +10,7 @@ from __future__ import annotations
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
+NAMESPACE = "dm-dramatiq"  # prefix of Dramatiq's keys in Redis
 LOCAL_QUEUE = "images_local"
 CLOUD_QUEUE = "images_cloud"
 PROCESS_IMAGE_ACTOR = "process_image"
@@ -26,7 +27,7 @@ def make_broker(url: str, *, middleware: list[dramatiq.Middleware] | None = None
     """A Redis broker; ``middleware=[]`` gives a lean enqueue-only broker for the gateway."""
     # heartbeat_timeout: a worker that died is considered gone after this long, and its
     # unacknowledged messages are requeued by the next maintenance pass.
-    broker = RedisBroker(url=url, namespace="dm-dramatiq", heartbeat_timeout=15_000,
+    broker = RedisBroker(url=url, namespace=NAMESPACE, heartbeat_timeout=15_000,
                          middleware=middleware)
     return broker
 

@@ -1,0 +1,78 @@
+"""Prometheus metrics of one gateway process (served at /metrics), and the middleware that
+times requests. Queue depths are read from Redis when scraped."""
+
+from __future__ import annotations
+
+import time
+
+import redis
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.jobqueue import CLOUD_QUEUE, LOCAL_QUEUE, NAMESPACE
+
+registry = CollectorRegistry()
+
+requests_total = Counter("gateway_requests_total", "HTTP requests", ["route", "method", "status"], registry=registry)
+request_seconds = Histogram(
+    "gateway_request_seconds", "HTTP request duration", ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), registry=registry,
+)
+provider_calls = Counter("gateway_provider_calls_total", "Moderation provider calls", ["provider"], registry=registry)
+provider_fallbacks = Counter("gateway_provider_fallbacks_total", "Pages judged by the fallback provider",
+                             registry=registry)
+posts_judged = Counter("gateway_posts_judged_total", "Posts judged", ["source"], registry=registry)
+image_jobs = Counter("gateway_image_jobs_total", "Image requests by outcome (queued, pending, done)", ["state"],
+                     registry=registry)
+queue_depth = Gauge("gateway_image_queue_depth", "Messages waiting in an imaging queue", ["queue"], registry=registry)
+
+
+def route_name(scope: Scope) -> str:
+    for route in scope["app"].routes if "app" in scope else ():
+        match, _ = route.matches(scope)
+        if match == Match.FULL:
+            return getattr(route, "path", "other")
+    return "unmatched"
+
+
+class RequestMetrics:
+    """Counts and times every HTTP request by route template (not raw path: bounded labels)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            route = route_name(scope)
+            requests_total.labels(route, scope["method"], str(status)).inc()
+            request_seconds.labels(route).observe(time.perf_counter() - started)
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    client = request.app.state.redis
+    try:
+        for queue in (LOCAL_QUEUE, CLOUD_QUEUE):
+            depth = await client.llen(f"{NAMESPACE}:{queue}")
+            delayed = await client.llen(f"{NAMESPACE}:{queue}.DQ")  # retries waiting for their backoff
+            queue_depth.labels(queue).set(depth)
+            queue_depth.labels(queue + ".delayed").set(delayed)
+    except (redis.ConnectionError, redis.TimeoutError):
+        pass  # the scrape still answers; depths keep their last values
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

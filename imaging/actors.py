@@ -1,47 +1,94 @@
 """Dramatiq actors. Work lives in ``pipeline``; announcing lives in ``announce``; failures are
 announced by ``middleware.FailureEvents``. Actors are idempotent: a redelivered message finds the
-result and re-announces only to users not yet told (the publish script dedupes per message)."""
+result and re-announces only to users not yet told (the publish script dedupes per message).
+
+Every actor runs the same ``handle``; they differ in queue and time limit:
+
+* ``process_image`` on the local queue (``JOB_TIME_LIMIT_MS``);
+* ``process_image_cloud`` on the cloud queue (``CLOUD_JOB_TIME_LIMIT_MS``); ``process_image`` messages
+  that arrive on the cloud queue get the same limit (``middleware.QueueTimeLimits``);
+* the original system's names (``jobqueue.LEGACY_IMAGE_ACTORS``), each on the queue of the
+  intervention it stands for.
+"""
 
 from __future__ import annotations
 
+import functools
+import time
 from typing import Any
 
 import dramatiq
+import redis
 from dramatiq.middleware import CurrentMessage, TimeLimitExceeded
 
-from imaging import pipeline
+from imaging import payloads, pipeline
 from imaging.announce import Announcer
-from imaging.broker import redis_client, settings
-from imaging.errors import TransientJobError
-from shared.imagejobs import ImageJob
-from shared.jobqueue import LOCAL_QUEUE, PROCESS_IMAGE_ACTOR
+from imaging.broker import QUEUE_TIME_LIMITS_MS, redis_client, settings
+from imaging.errors import PermanentJobError, TransientJobError
+from shared.jobqueue import (
+    CLOUD_QUEUE,
+    INTERVENTION_ALIASES,
+    LEGACY_IMAGE_ACTORS,
+    LOCAL_QUEUE,
+    PROCESS_IMAGE_ACTOR,
+    PROCESS_IMAGE_CLOUD_ACTOR,
+    image_route,
+)
 
 MAX_RETRIES = 3
 
 announcer = Announcer(redis_client, result_ttl=settings.result_ttl_seconds, log_len=settings.event_log_len)
 
 
+@functools.cache
+def services() -> pipeline.Services:
+    """Provider clients and friends, built on first use (in a worker thread, not at import)."""
+    return pipeline.build_services(settings, redis_client)
+
+
 def retry_transient(retries: int, exception: BaseException) -> bool:
-    """Only transient failures are retried (Dramatiq's time limit counts as one)."""
-    transient = isinstance(exception, TransientJobError | TimeLimitExceeded)
+    """Only transient failures are retried (Dramatiq's time limit and Redis hiccups count as such)."""
+    transient = isinstance(
+        exception, TransientJobError | TimeLimitExceeded | redis.ConnectionError | redis.TimeoutError
+    )
     return transient and retries < MAX_RETRIES
 
 
-@dramatiq.actor(
-    actor_name=PROCESS_IMAGE_ACTOR,
-    queue_name=LOCAL_QUEUE,
-    retry_when=retry_transient,
-    min_backoff=500,
-    max_backoff=5_000,
-    time_limit=settings.job_time_limit_ms,
-)
-def process_image(payload: dict[str, Any]) -> None:
-    job = ImageJob.from_message(payload)
+def handle(payload: Any) -> None:
     message = CurrentMessage.get_current_message()
+    actor_name = message.actor_name if message else PROCESS_IMAGE_ACTOR
+    try:
+        parsed = payloads.parse(actor_name, payload)
+    except payloads.BadPayload as exc:
+        raise PermanentJobError(str(exc)) from exc
+    job = parsed.job
     dedupe = message.message_id if message else job.job_id
+    limit_ms = (message.options.get("time_limit") if message else None) or QUEUE_TIME_LIMITS_MS.get(
+        message.queue_name if message else LOCAL_QUEUE, settings.job_time_limit_ms
+    )
+    deadline = time.monotonic() + limit_ms / 1000
+    if parsed.user_id:
+        done = announcer.add_waiter(job.wait_id, parsed.user_id, settings.job_ttl_seconds)
+        if done is not None:
+            announcer.tell(job.wait_id, parsed.user_id, done, dedupe)
+            return
     existing = announcer.existing_result(job.wait_id)
     if existing is not None:
         announcer.completed(job.wait_id, job.job_id, existing, dedupe)
         return
-    result = pipeline.run(job, settings, redis_client)
+    result = pipeline.run(job, settings, redis_client, services(), deadline=deadline)
     announcer.completed(job.wait_id, job.job_id, result, dedupe)
+
+
+_RETRIES: dict[str, Any] = {"retry_when": retry_transient, "min_backoff": 500, "max_backoff": 5_000}
+
+
+def _declare(name: str, queue: str) -> dramatiq.Actor[[Any], None]:
+    return dramatiq.actor(
+        handle, actor_name=name, queue_name=queue, time_limit=QUEUE_TIME_LIMITS_MS[queue], **_RETRIES
+    )
+
+
+process_image = _declare(PROCESS_IMAGE_ACTOR, LOCAL_QUEUE)
+process_image_cloud = _declare(PROCESS_IMAGE_CLOUD_ACTOR, CLOUD_QUEUE)
+legacy_actors = {name: _declare(name, image_route(INTERVENTION_ALIASES[name])[0]) for name in LEGACY_IMAGE_ACTORS}

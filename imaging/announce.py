@@ -21,9 +21,20 @@ class Announcer:
         self._finish = client.register_script(imagejobs.FINISH_JOB)
         self._publish = client.register_script(imagejobs.PUBLISH_EVENT)
         self._release = client.register_script(imagejobs.RELEASE_WAITERS)
+        self._register = client.register_script(imagejobs.REGISTER_WAIT)
 
     def existing_result(self, wait: str) -> ImageResult | None:
         return imagejobs.decode_result(self.redis.get(keys.result_key(wait)))
+
+    def add_waiter(self, wait: str, user_id: str, ttl: int) -> ImageResult | None:
+        """Make ``user_id`` a waiter (for messages that name their user); the result if already done."""
+        keys_, args = imagejobs.register_args(wait, user_id, ttl, None)
+        outcome = imagejobs.parse_register_reply(self._register(keys=keys_, args=args))
+        return outcome.result if outcome.state == "done" else None
+
+    def tell(self, wait: str, user_id: str, result: ImageResult, dedupe: str) -> int:
+        """Announce an existing ``result`` to one user (deduplicated like any announcement)."""
+        return self._announce(wait, [user_id.encode()], events.image_processed(result), dedupe)
 
     def completed(self, wait: str, job: str, result: ImageResult, dedupe: str) -> int:
         """Store ``result`` and announce it; returns how many users were told."""

@@ -1,4 +1,4 @@
-"""Dramatiq middleware: a job that fails for good tells its waiters, so nobody waits for nothing."""
+"""Dramatiq middleware: per-queue time limits, and failure events so nobody waits for nothing."""
 
 from __future__ import annotations
 
@@ -8,12 +8,28 @@ from typing import Any
 import dramatiq
 import redis
 
+from imaging import payloads
 from imaging.announce import Announcer
 from imaging.errors import JobError
 from shared.config import Settings
-from shared.imagejobs import ImageJob
 
 log = logging.getLogger(__name__)
+
+
+class QueueTimeLimits(dramatiq.Middleware):
+    """Give a message the time limit of the queue it arrived on, unless it carries its own.
+
+    The gateway may enqueue ``process_image`` on the cloud queue; those jobs get the cloud limit, not
+    the local actor's. Must run before ``TimeLimit`` (add it with ``before=TimeLimit``).
+    """
+
+    def __init__(self, limits_ms: dict[str, int]) -> None:
+        self.limits_ms = limits_ms
+
+    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.MessageProxy) -> None:
+        limit = self.limits_ms.get(message.queue_name)
+        if limit and not message.options.get("time_limit"):
+            message.options["time_limit"] = limit
 
 
 class FailureEvents(dramatiq.Middleware):
@@ -32,11 +48,11 @@ class FailureEvents(dramatiq.Middleware):
         self._announce_failure(message, None)
 
     def _announce_failure(self, message: dramatiq.MessageProxy, exception: BaseException | None) -> None:
-        if not message.args or not isinstance(message.args[0], dict):
+        if not message.args:
             return
         try:
-            job = ImageJob.from_message(message.args[0])
-        except (KeyError, TypeError, ValueError):
+            job = payloads.parse(message.actor_name, message.args[0]).job
+        except payloads.BadPayload:
             log.error("cannot announce failure of malformed message %s", message.message_id)
             return
         if isinstance(exception, JobError):

@@ -1,9 +1,15 @@
 """``python -m imaging.worker``: run the imaging actors.
 
-Started here rather than by the ``dramatiq`` CLI for one reason: the CLI offers no way to set the
-worker's idle poll timeout, and with the default (1 s backoff ceiling) an idle worker picks a new
-job up after up to a second. ``WORKER_POLL_MS`` caps that backoff so enqueue-to-start stays under
-about 100 ms at p99, for the price of a few more Redis polls per second per idle worker.
+Started here rather than by the ``dramatiq`` CLI for two reasons:
+
+* The CLI offers no way to set the worker's idle poll timeout, and with the default (1 s backoff
+  ceiling) an idle worker picks a new job up after up to a second. ``WORKER_POLL_MS`` (default 50)
+  caps that backoff so enqueue-to-start stays under about 100 ms at p99, for the price of a few more
+  Redis polls per second per idle worker (``bench/bench_pickup.py`` measures both).
+* Local and cloud jobs get separate thread pools (two Dramatiq workers on one broker, each consuming
+  one queue), so cloud jobs waiting on a slow provider can never occupy the threads local jobs need.
+  (Dramatiq warns at start that its worker middleware is added twice: one per pool, each adding
+  consumers only for its own queue, which is what we want.)
 """
 
 from __future__ import annotations
@@ -14,11 +20,10 @@ import threading
 
 import dramatiq
 
-from imaging import actors  # noqa: F401  (declares the actors on the broker)
+from imaging import actors
 from imaging.broker import broker, settings
 from imaging.sweeper import Sweeper
-
-WORKER_POLL_MS = 50
+from shared.jobqueue import CLOUD_QUEUE, LOCAL_QUEUE
 
 log = logging.getLogger("imaging.worker")
 
@@ -27,18 +32,32 @@ def main() -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    actors.services()  # provider clients and configuration errors show up now, not in the first job
     broker.emit_after("process_boot")
-    worker = dramatiq.Worker(broker, worker_timeout=WORKER_POLL_MS, worker_threads=settings.worker_threads)
-    worker.start()
+    pools = [
+        dramatiq.Worker(broker, queues={LOCAL_QUEUE}, worker_timeout=settings.worker_poll_ms,
+                        worker_threads=settings.worker_threads),
+        dramatiq.Worker(broker, queues={CLOUD_QUEUE}, worker_timeout=settings.worker_poll_ms,
+                        worker_threads=settings.cloud_worker_threads),
+    ]
+    for pool in pools:
+        pool.start()
     sweeper = Sweeper(broker)
     sweeper.start()
-    log.info("imaging worker ready: queues %s, %d threads", sorted(broker.get_declared_queues()),
-             settings.worker_threads)
+    providers = actors.services().providers
+    log.info(
+        "imaging worker ready: queues %s, %d local + %d cloud threads, poll %d ms, openai %s, gemini %s, vision %s",
+        sorted(broker.get_declared_queues()), settings.worker_threads, settings.cloud_worker_threads,
+        settings.worker_poll_ms, "on" if providers.openai else "off", "on" if providers.gemini else "off",
+        providers.vision.name if providers.vision else "none",
+    )
     stop.wait()
     log.info("stopping: finishing running jobs")
     sweeper.stop()
-    worker.stop(timeout=30_000)
+    for pool in pools:
+        pool.stop(timeout=30_000)
     broker.close()
+    providers.close()
 
 
 if __name__ == "__main__":

@@ -32,6 +32,16 @@ class Settings:
     public_gateway_url: str = _env_field(
         "PUBLIC_GATEWAY_URL", "http://127.0.0.1:8001", "Base URL under which clients reach the gateway."
     )
+    notifier_url: str = _env_field(
+        "NOTIFIER_URL",
+        "http://127.0.0.1:8010",
+        "Where the gateway reaches the notifier (its /metrics, for /viewer/status).",
+    )
+    public_notifier_url: str = _env_field(
+        "PUBLIC_NOTIFIER_URL",
+        "ws://127.0.0.1:8010",
+        "Base WebSocket URL under which browsers reach the notifier (/viewer).",
+    )
     data_dir: str = _env_field(
         "DATA_DIR", str(PROJECT_ROOT / "data"), "Folder for the embedded Redis (append-only file)."
     )

@@ -32,10 +32,13 @@ def make_broker(url: str, *, middleware: list[dramatiq.Middleware] | None = None
     return broker
 
 
-def image_message(job_payload: dict[str, object], *, queue: str = LOCAL_QUEUE) -> dramatiq.Message:
+def image_message(
+    job_payload: dict[str, object], *, queue: str = LOCAL_QUEUE, actor: str = PROCESS_IMAGE_ACTOR
+) -> dramatiq.Message:
+    """``queue, actor = image_route(intervention)`` picks both together."""
     return dramatiq.Message(
         queue_name=queue,
-        actor_name=PROCESS_IMAGE_ACTOR,
+        actor_name=actor,
         args=(job_payload,),
         kwargs={},
         options={},

@@ -15,16 +15,20 @@ CONNECT_TIMEOUT = 2.0
 COMMAND_TIMEOUT = 5.0
 
 
-def async_client(url: str, *, max_connections: int = 200) -> aioredis.Redis:
-    return aioredis.Redis.from_url(
+def async_client(url: str, *, max_connections: int = 64) -> aioredis.Redis:
+    # A blocking pool: a burst of requests waits briefly for a free connection instead of failing
+    # with "Too many connections" (which would turn a connect storm into refused sockets).
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=COMMAND_TIMEOUT,
         socket_connect_timeout=CONNECT_TIMEOUT,
         socket_timeout=COMMAND_TIMEOUT,
         health_check_interval=15,
-        max_connections=max_connections,
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
     )
+    return aioredis.Redis.from_pool(pool)  # the client owns the pool and closes it
 
 
 def sync_client(url: str) -> redis.Redis:

@@ -135,7 +135,9 @@ class FakeServer:
 
     def start(self) -> Self:
         self._stopping.clear()
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        server_class = type("_Server", (http.server.ThreadingHTTPServer,), {"request_queue_size": 256})
+        # A deep listen backlog: benchmarks open dozens of connections at once.
+        self._server = server_class(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         # A short poll interval keeps stop() (and so every test's teardown) fast.
@@ -263,3 +265,38 @@ def error_reply(status: int, error: dict[str, Any], retry_after: float | None = 
 def garbage(status: int = 200, body: bytes = b"<html>502 Bad Gateway... not JSON", delay: float = 0.0) -> Reply:
     """A body no SDK can parse (a proxy's error page, a truncated stream)."""
     return Reply(status=status, body=body, content_type="text/html", delay=delay)
+
+
+@dataclass
+class FormField:
+    """One part of a multipart/form-data body."""
+
+    value: bytes
+    filename: str | None = None
+    content_type: str | None = None
+
+
+def multipart_fields(request: Request) -> dict[str, list[FormField]]:
+    """The fields of a multipart/form-data request by name (repeated names keep every part)."""
+    import email.parser
+    import email.policy
+
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        raise ValueError(f"not multipart/form-data: {content_type!r}")
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + request.body)
+    fields: dict[str, list[FormField]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True)
+        fields.setdefault(name, []).append(
+            FormField(
+                value=payload if isinstance(payload, bytes) else b"",
+                filename=part.get_filename(),
+                content_type=part.get_content_type() if part.get("content-type") else None,
+            )
+        )
+    return fields

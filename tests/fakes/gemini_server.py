@@ -12,6 +12,7 @@ with ``server.generate.push(...)`` or set ``server.generate.responder``. An answ
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
 import orjson
@@ -83,6 +84,19 @@ class FakeGemini(FakeServer):
         raise KeyError("no user content in request")
 
     @staticmethod
+    def inline_parts(request: Request) -> list[tuple[str, bytes]]:
+        """``(mime, bytes)`` of the inline data parts (images) of a generateContent request."""
+        found = []
+        for content in request.json.get("contents", []):
+            for part in content.get("parts", []):
+                blob = part.get("inlineData") or part.get("inline_data")
+                if blob:
+                    # google-genai sends URL-safe base64; the API takes either alphabet.
+                    data = base64.urlsafe_b64decode(blob["data"] + "=" * (-len(blob["data"]) % 4))
+                    found.append((blob.get("mimeType") or blob.get("mime_type"), data))
+        return found
+
+    @staticmethod
     def system_text(request: Request) -> str:
         instruction = request.json.get("systemInstruction") or {}
         return "".join(part.get("text", "") for part in instruction.get("parts", []))
@@ -120,4 +134,17 @@ class FakeGemini(FakeServer):
         return Reply(json=body)
 
 
-__all__ = ["GENERATE_PATH", "FakeGemini", "GeminiAnswer", "gemini_error"]
+def image_reply(data: bytes, mime: str = "image/png", text: str | None = None, model: str = "fake-image") -> Reply:
+    """A generateContent reply whose candidate holds an image as ``inlineData`` (what image models send)."""
+    parts: list[dict[str, object]] = [] if text is None else [{"text": text}]
+    parts.append({"inlineData": {"mimeType": mime, "data": base64.b64encode(data).decode()}})
+    return Reply(
+        json={
+            "candidates": [{"content": {"parts": parts, "role": "model"}, "finishReason": "STOP", "index": 0}],
+            "usageMetadata": {"promptTokenCount": 300, "candidatesTokenCount": 1290, "totalTokenCount": 1590},
+            "modelVersion": model,
+        }
+    )
+
+
+__all__ = ["GENERATE_PATH", "FakeGemini", "GeminiAnswer", "gemini_error", "image_reply"]

@@ -12,15 +12,17 @@ from ``server.chat`` (a ``Script``): queue answers with ``server.chat.push(...)`
 
 from __future__ import annotations
 
+import base64
 import itertools
 import time
 from dataclasses import dataclass
 
 import orjson
 
-from tests.fakes import FakeServer, Reply, Request, Script, error_reply
+from tests.fakes import FakeServer, Reply, Request, Script, error_reply, multipart_fields
 
 CHAT_PATH = r"/v1/chat/completions"
+IMAGES_EDIT_PATH = r"/v1/images/edits"
 
 _ERROR_TYPES = {
     400: ("invalid_request_error", None),
@@ -57,10 +59,17 @@ class FakeOpenAI(FakeServer):
         self.chat = Script(lambda request: {"results": []})
         self._ids = itertools.count(1)
         self.add_route("POST", CHAT_PATH, self._chat_completions)
+        # Image edits: an answer is the edited image's bytes (sent back as b64_json) or a ``Reply``.
+        self.images = Script(lambda request: openai_error(500, "no image scripted"))
+        self.add_route("POST", IMAGES_EDIT_PATH, self._images_edit)
 
     @property
     def chat_requests(self) -> list[Request]:
         return self.requests_to(CHAT_PATH)
+
+    @property
+    def image_edit_requests(self) -> list[Request]:
+        return self.requests_to(IMAGES_EDIT_PATH)
 
     @staticmethod
     def message_text(request: Request, role: str) -> str:
@@ -113,5 +122,26 @@ class FakeOpenAI(FakeServer):
             headers={"x-request-id": f"req_fake{next(self._ids)}"},
         )
 
+    def _images_edit(self, request: Request) -> Reply:
+        if self.expected_api_key is not None:
+            if request.headers.get("authorization") != f"Bearer {self.expected_api_key}":
+                return openai_error(401, "Incorrect API key provided")
+        try:
+            fields = multipart_fields(request)
+        except ValueError as exc:
+            return openai_error(400, str(exc))
+        if ("image" not in fields and "image[]" not in fields) or "prompt" not in fields:
+            return openai_error(400, "image and prompt are required")
+        answer = self.images.next(request)
+        if isinstance(answer, Reply):
+            return answer
+        return Reply(
+            json={
+                "created": int(time.time()),
+                "data": [{"b64_json": base64.b64encode(answer).decode()}],
+                "usage": {"input_tokens": 100, "output_tokens": 1000, "total_tokens": 1100},
+            }
+        )
 
-__all__ = ["CHAT_PATH", "ChatAnswer", "FakeOpenAI", "openai_error"]
+
+__all__ = ["CHAT_PATH", "IMAGES_EDIT_PATH", "ChatAnswer", "FakeOpenAI", "openai_error"]

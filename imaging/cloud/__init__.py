@@ -1,0 +1,1 @@
+"""Cloud image providers (OpenAI, Gemini): clients, prompts and the limits every call runs under."""

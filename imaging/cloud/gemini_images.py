@@ -1,0 +1,172 @@
+"""Gemini for images (synchronous SDK: the worker runs in threads).
+
+* ``generate``: image editing through ``models.generate_content`` with ``response_modalities=["IMAGE"]``
+  and the source image as an inline part (replacement, inpainting, stylize).
+* ``judge``: the vision question (``vision.py``) in JSON mode, boxes in Gemini's native 0-1000 form.
+
+The client is pointed like the moderation provider's: ``HttpOptions(base_url, api_version="v1beta")``,
+no SDK retries; ``calls.call_with_retries`` retries within the job's deadline.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from google import genai
+from google.genai import errors, types
+
+from imaging.cloud import vision
+from imaging.cloud.calls import CloudRefused, CloudTransient, Gate, RetryPolicy, call_with_retries
+from shared.moderation.prompt import retry_after_seconds
+
+T = TypeVar("T")
+
+API_VERSION = "v1beta"
+_RETRY_STATUSES = frozenset({408, 429})
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """Network-level failures of whichever HTTP library google-genai uses (httpx or httpx2)."""
+    found: list[type[BaseException]] = []
+    for module_name in ("httpx", "httpx2"):
+        try:
+            found.append(importlib.import_module(module_name).TransportError)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
+
+
+_TRANSPORT_ERRORS = _transport_errors()
+_NO_TOOLS = types.AutomaticFunctionCallingConfig(disable=True)  # no tools are passed; spares a log line per call
+
+# The images are disturbing by definition (that is why they are being edited); default blocking would
+# refuse exactly the edits that matter. Sexual content keeps Gemini's default.
+_SAFETY = [
+    types.SafetySetting(category=category, threshold=types.HarmBlockThreshold.BLOCK_NONE)
+    for category in (
+        types.HarmCategory.HARM_CATEGORY_HARASSMENT,
+        types.HarmCategory.HARM_CATEGORY_HATE_SPEECH,
+        types.HarmCategory.HARM_CATEGORY_DANGEROUS_CONTENT,
+    )
+]
+
+
+class GeminiImages:
+    name = "gemini"
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str | None,
+        image_model: str,
+        vision_model: str,
+        concurrency: int,
+        policy: RetryPolicy,
+        request_timeout: float,
+    ) -> None:
+        if not api_key:
+            raise ValueError("GeminiImages needs an API key")
+        self.image_model = image_model
+        self.vision_model = vision_model
+        # Separate gates: a queue of slow edits must not hold up the quick vision calls of local jobs.
+        self.edit_gate = Gate("gemini edits", concurrency)
+        self.vision_gate = Gate("gemini vision", concurrency)
+        self.policy = policy
+        self.request_timeout = request_timeout
+        self._client = genai.Client(
+            enterprise=False,
+            api_key=api_key,
+            http_options=types.HttpOptions(base_url=base_url or None, api_version=API_VERSION),
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _timeout(self, left: float) -> types.HttpOptions:
+        return types.HttpOptions(timeout=max(1000, int(min(left, self.request_timeout) * 1000)))
+
+    def generate(self, image: bytes, mime: str, prompt: str, *, deadline: float) -> tuple[bytes, str]:
+        """The edited image: (bytes, mime) of the first inline image part of the reply."""
+
+        def attempt(left: float) -> tuple[bytes, str]:
+            config = types.GenerateContentConfig(
+                response_modalities=["IMAGE"],
+                safety_settings=_SAFETY,
+                automatic_function_calling=_NO_TOOLS,
+                http_options=self._timeout(left),
+            )
+            response = self._call(
+                lambda: self._client.models.generate_content(
+                    model=self.image_model,
+                    contents=[types.Part.from_bytes(data=image, mime_type=mime), prompt],
+                    config=config,
+                )
+            )
+            for part in _parts(response):
+                blob = part.inline_data
+                if blob is not None and blob.data and (blob.mime_type or "").startswith("image/"):
+                    return bytes(blob.data), str(blob.mime_type)
+            raise CloudRefused(f"gemini: reply has no image ({_finish(response)})")
+
+        return call_with_retries(attempt, gate=self.edit_gate, policy=self.policy, deadline=deadline)
+
+    def judge(self, image: bytes, mime: str, filters: Sequence[str], *, deadline: float) -> str:
+        """The model's JSON text answering the vision question for ``filters``."""
+
+        def attempt(left: float) -> str:
+            config = types.GenerateContentConfig(
+                system_instruction=vision.SYSTEM_PROMPT,
+                response_mime_type="application/json",
+                response_schema=vision.GEMINI_SCHEMA,
+                temperature=0,
+                safety_settings=_SAFETY,
+                thinking_config=types.ThinkingConfig(thinking_budget=0),  # detection needs no reasoning
+                automatic_function_calling=_NO_TOOLS,
+                http_options=self._timeout(left),
+            )
+            response = self._call(
+                lambda: self._client.models.generate_content(
+                    model=self.vision_model,
+                    contents=[types.Part.from_bytes(data=image, mime_type=mime), vision.user_message(filters)],
+                    config=config,
+                )
+            )
+            text = "".join(p.text for p in _parts(response) if p.text and not p.thought)
+            if not text:
+                raise CloudRefused(f"gemini: reply has no text ({_finish(response)})")
+            return text
+
+        return call_with_retries(attempt, gate=self.vision_gate, policy=self.policy, deadline=deadline)
+
+    @staticmethod
+    def _call(request: Callable[[], T]) -> T:
+        try:
+            return request()
+        except errors.APIError as exc:
+            status = exc.code
+            if status in _RETRY_STATUSES or (isinstance(status, int) and status >= 500):
+                headers = getattr(getattr(exc, "response", None), "headers", None)
+                raise CloudTransient(f"gemini: HTTP {status}", retry_after_seconds(headers)) from exc
+            raise CloudRefused(f"gemini: HTTP {status}") from exc
+        except _TRANSPORT_ERRORS as exc:  # timeouts, refused or dropped connections
+            raise CloudTransient(f"gemini: {type(exc).__name__}") from exc
+        except Exception as exc:  # an SDK that cannot make sense of the reply
+            raise CloudRefused(f"gemini: {type(exc).__name__}") from exc
+
+
+def _parts(response: types.GenerateContentResponse) -> list[types.Part]:
+    feedback = response.prompt_feedback
+    if feedback is not None and feedback.block_reason:
+        raise CloudRefused(f"gemini: prompt blocked ({feedback.block_reason})")
+    if not response.candidates or response.candidates[0].content is None:
+        return []
+    return list(response.candidates[0].content.parts or [])
+
+
+def _finish(response: types.GenerateContentResponse) -> str:
+    if response.candidates:
+        return f"finish reason {response.candidates[0].finish_reason}"
+    return "no candidates"

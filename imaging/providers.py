@@ -1,0 +1,78 @@
+"""The cloud image providers this worker may use, built once from settings.
+
+A provider exists only when its key is set. Each bounds its calls per process to
+``CLOUD_CONCURRENCY`` edits plus ``CLOUD_CONCURRENCY`` vision calls (two ``Gate``s), so one slow
+provider ties up at most that many threads, and slow edits never delay the judging of local jobs.
+``vision`` is whichever provider ``IMAGE_VISION_PROVIDER`` selects, or None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from imaging.cloud.calls import RetryPolicy
+from imaging.cloud.gemini_images import GeminiImages
+from imaging.cloud.openai_images import OpenAIImages
+from shared.config import ConfigError, Settings
+
+VISION_CHOICES = ("auto", "none", "openai", "gemini")
+
+
+class VisionClient(Protocol):
+    name: str
+
+    def judge(self, image: bytes, mime: str, filters: list[str], *, deadline: float) -> str: ...
+
+
+@dataclass
+class Providers:
+    openai: OpenAIImages | None = None
+    gemini: GeminiImages | None = None
+    vision: VisionClient | None = None
+
+    def close(self) -> None:
+        for client in (self.openai, self.gemini):
+            if client is not None:
+                client.close()
+
+
+def vision_choice(settings: Settings) -> str:
+    choice = settings.image_vision_provider.strip().lower()
+    if choice not in VISION_CHOICES:
+        raise ConfigError(f"IMAGE_VISION_PROVIDER {settings.image_vision_provider!r} is not one of {VISION_CHOICES}")
+    if choice == "auto":
+        # Gemini first: it is trained to give boxes, which the region interventions use.
+        return "gemini" if settings.gemini_api_key else "openai" if settings.openai_api_key else "none"
+    return choice
+
+
+def build_providers(settings: Settings) -> Providers:
+    policy = RetryPolicy(max_retries=settings.cloud_max_retries, backoff=settings.cloud_backoff_seconds)
+    found = Providers()
+    if settings.openai_api_key:
+        found.openai = OpenAIImages(
+            settings.openai_api_key,
+            base_url=settings.openai_base_url,
+            image_model=settings.openai_image_model,
+            vision_model=settings.openai_vision_model,
+            concurrency=settings.cloud_concurrency,
+            policy=policy,
+            request_timeout=settings.cloud_timeout_seconds,
+        )
+    if settings.gemini_api_key:
+        found.gemini = GeminiImages(
+            settings.gemini_api_key,
+            base_url=settings.gemini_base_url,
+            image_model=settings.gemini_image_model,
+            vision_model=settings.gemini_vision_model,
+            concurrency=settings.cloud_concurrency,
+            policy=policy,
+            request_timeout=settings.cloud_timeout_seconds,
+        )
+    choice = vision_choice(settings)
+    if choice != "none":
+        found.vision = getattr(found, choice)
+        if found.vision is None:
+            raise ConfigError(f"IMAGE_VISION_PROVIDER={choice} needs {choice.upper()}_API_KEY")
+    return found

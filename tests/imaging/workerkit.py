@@ -1,0 +1,130 @@
+"""Real imaging worker processes for the integration tests, each with its own Redis.
+
+A rig is: an embedded Redis, an image host (a ``FakeServer`` that can answer with scripted statuses),
+the provider fakes, and one ``python -m imaging.worker`` process. Jobs are queued the way the gateway
+queues them (waiter registered, then the Dramatiq message enqueued), or by hand for the legacy forms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dramatiq
+import orjson
+import redis
+from dramatiq.brokers.redis import RedisBroker
+
+from shared import imagejobs, jobqueue, keys
+from shared.events import ImageResult
+from shared.imagejobs import ImageJob
+from shared.redis_server import EmbeddedRedis
+from tests.fakes import FakeServer, Reply, Request
+from tests.harness import Proc, start_worker, wait_until
+
+
+class ImageHost(FakeServer):
+    """Serves images under ``/img/<name>``; ``statuses`` are answered first, one per request."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.files: dict[str, tuple[bytes, list[int]]] = {}
+        self.add_route("GET", r"/img/(?P<name>.+)", self._serve)
+
+    def add(self, data: bytes, *statuses: int, name: str | None = None) -> str:
+        name = name or f"{uuid.uuid4().hex}.jpg"
+        self.files[name] = (data, list(statuses))
+        return f"{self.url}/img/{name}"
+
+    def hits(self, url: str) -> int:
+        return len(self.requests_to(url.removeprefix(self.url)))
+
+    def _serve(self, request: Request) -> Reply:
+        found = self.files.get(request.params["name"])
+        if found is None:
+            return Reply(status=404, body=b"not found", content_type="text/plain")
+        data, statuses = found
+        if statuses:
+            return Reply(status=statuses.pop(0), body=b"busy", content_type="text/plain")
+        return Reply(body=data, content_type="image/jpeg")
+
+
+@dataclass
+class Rig:
+    redis: redis.Redis
+    broker: RedisBroker
+    worker: Proc
+    images: ImageHost
+    users: list[str] = field(default_factory=list)
+
+    def queue(self, job: ImageJob, user: str, *, route: tuple[str, str] | None = None) -> dramatiq.Message:
+        """What the gateway does: register ``user`` as a waiter, claim the job, enqueue it."""
+        keys_, args = imagejobs.register_args(job.wait_id, user, 900, job.job_id)
+        state = imagejobs.parse_register_reply(self.redis.eval(imagejobs.REGISTER_WAIT, len(keys_), *keys_, *args))
+        assert state.state == "queued", state
+        queue, actor = route or jobqueue.image_route(job.intervention)
+        return self.send(queue, actor, job.to_message())
+
+    def send(self, queue: str, actor: str, payload: Any) -> dramatiq.Message:
+        message = dramatiq.Message(queue_name=queue, actor_name=actor, args=(payload,), kwargs={}, options={})
+        return self.broker.enqueue(message)
+
+    def result(self, job: ImageJob, timeout: float = 15) -> ImageResult:
+        raw: list[bytes] = []
+
+        def done() -> bool:
+            value = self.redis.get(keys.result_key(job.wait_id))
+            if value is not None:
+                raw.append(value)
+            return bool(raw)
+
+        wait_until(done, timeout, f"result of {job.image_url}", interval=0.02)
+        result = imagejobs.decode_result(raw[0])
+        assert result is not None
+        return result
+
+    def failure(self, job: ImageJob, timeout: float = 15) -> dict[str, Any]:
+        wait_until(lambda: self.redis.exists(keys.failed_key(job.wait_id)) == 1, timeout,
+                   f"failure of {job.image_url}", interval=0.02)
+        return orjson.loads(self.redis.get(keys.failed_key(job.wait_id)))
+
+    def events(self, user: str) -> list[dict[str, Any]]:
+        return [orjson.loads(fields[b"p"]) for _, fields in self.redis.xrange(keys.user_log_key(user))]
+
+    def blob(self, url: str) -> bytes:
+        data = self.redis.hget(keys.image_blob_key(url.rsplit("/", 1)[1]), "data")
+        assert data is not None, url
+        return bytes(data)
+
+    def drained(self, message: dramatiq.Message) -> bool:
+        """The message was processed and acknowledged."""
+        return not self.redis.hexists(f"dm-dramatiq:{message.queue_name}.msgs", message.message_id)
+
+
+@contextlib.contextmanager
+def rig(tmp: Path, name: str, **env: str) -> Iterator[Rig]:
+    server = EmbeddedRedis(tmp / f"redis-{name}", appendonly=False)
+    server.start()
+    images = ImageHost().start()
+    broker = jobqueue.make_broker(server.url, middleware=[])
+    client = redis.Redis.from_url(server.url)
+    worker = None
+    try:
+        worker = start_worker(server.url, tmp / "logs", "http://127.0.0.1:9", name=f"worker-{name}",
+                              WORKER_THREADS="2", **env)
+        yield Rig(client, broker, worker, images)
+    finally:
+        if worker is not None:
+            worker.stop()
+        broker.close()
+        client.close()
+        images.stop()
+        server.stop()
+
+
+def new_user() -> str:
+    return f"u-{uuid.uuid4().hex[:8]}"

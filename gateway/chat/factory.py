@@ -1,0 +1,59 @@
+"""Picks the chat model from settings: the same keys and base URLs as the moderation, its own model names."""
+
+from __future__ import annotations
+
+import logging
+
+import redis.asyncio as aioredis
+
+from gateway.chat.engine import ChatEngine
+from gateway.chat.provider import ChatModel
+from gateway.chat.state import ConversationStore
+from gateway.filter_store import FilterStore
+from shared.config import ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+CHOICES = ("auto", "local", "openai", "gemini")
+
+
+def make_chat_model(settings: Settings) -> ChatModel | None:
+    """The configured cloud model, or None for the offline rules. ConfigError for a named provider without key.
+
+    SDK modules are imported only when chosen, as the moderation factory does.
+    """
+    choice = settings.chat_provider
+    if choice not in CHOICES:
+        raise ConfigError(f"CHAT_PROVIDER {choice!r} is not one of {', '.join(CHOICES)}")
+    if choice == "auto":
+        choice = "openai" if settings.openai_api_key else "gemini" if settings.gemini_api_key else "local"
+    if choice == "openai":
+        if not settings.openai_api_key:
+            raise ConfigError("CHAT_PROVIDER=openai but OPENAI_API_KEY is not set")
+        from gateway.chat.openai_chat import OpenAIChat
+
+        return OpenAIChat(
+            settings.openai_api_key,
+            settings.openai_chat_model,
+            settings.openai_base_url or None,
+            timeout=settings.chat_timeout_seconds,
+        )
+    if choice == "gemini":
+        if not settings.gemini_api_key:
+            raise ConfigError("CHAT_PROVIDER=gemini but GEMINI_API_KEY is not set")
+        from gateway.chat.gemini_chat import GeminiChat
+
+        return GeminiChat(
+            settings.gemini_api_key,
+            settings.gemini_chat_model,
+            settings.gemini_base_url or None,
+            timeout=settings.chat_timeout_seconds,
+        )
+    return None
+
+
+def make_chat_engine(client: aioredis.Redis, filters: FilterStore, settings: Settings) -> ChatEngine:
+    """The engine the routes use: conversations in Redis, the user's filters, and the configured model."""
+    model = make_chat_model(settings)
+    log.info("chat model: %s", model.name if model is not None else "offline rules")
+    return ChatEngine(ConversationStore(client, settings.chat_state_ttl_seconds), filters, model)

@@ -13,14 +13,19 @@ import redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from gateway import feed, filters, health, images, metrics
+from gateway.chat import routes as chat
+from gateway.chat.factory import make_chat_engine
 from gateway.cors import with_cors
 from gateway.filter_store import FilterStore
 from gateway.image_jobs import ImageQueue
 from gateway.judge import Judge
 from gateway.responses import ApiError, JSONResponse, error_response
+from gateway.viewer import pages as viewer_pages
+from gateway.viewer import samples as viewer_samples
+from gateway.viewer import status as viewer_status
 from shared import jobqueue, redisconn
 from shared.auth import TokenVerifier
 from shared.config import Settings, load_settings
@@ -30,7 +35,7 @@ from shared.moderation.local import LocalMatcher
 log = logging.getLogger("gateway")
 
 
-def routes() -> list[Route]:
+def routes() -> list[BaseRoute]:
     return [
         Route("/ping", health.ping, methods=["GET"]),
         Route("/healthz", health.healthz, methods=["GET"]),
@@ -41,9 +46,18 @@ def routes() -> list[Route]:
         Route("/filters/{filter_id}", filters.update_filter, methods=["PUT"]),
         Route("/filters/{filter_id}", filters.delete_filter, methods=["DELETE"]),
         Route("/user/update", filters.update_user, methods=["POST"]),
+        Route("/chat", chat.chat, methods=["POST"]),
+        Route("/chat/image", chat.chat_image, methods=["POST"]),
         Route("/images/jobs", images.queue_image_job, methods=["POST"]),
         Route("/get_img_result", images.get_img_result, methods=["GET"]),
         Route("/images/{blob_id}", images.serve_image, methods=["GET"]),
+        # The demo viewer (issue 7): page, its config, sample feeds and images, operator status.
+        Route("/viewer", viewer_pages.page, methods=["GET"]),
+        Route("/viewer/config", viewer_pages.config, methods=["GET"]),
+        Route("/viewer/status", viewer_status.status, methods=["GET"]),
+        Route("/viewer/samples/{platform}", viewer_samples.sample, methods=["GET"]),
+        Route("/viewer/sample-image/{name}", viewer_samples.sample_image, methods=["GET"]),
+        Mount("/viewer/static", app=viewer_pages.static_files(), name="viewer-static"),
     ]
 
 
@@ -82,9 +96,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # The offline matcher stands in when a cloud provider fails or runs out of time.
         app.state.judge = Judge(client, provider, LocalMatcher(), settings.feed_time_budget_seconds)
         log.info("moderation provider: %s", provider.name)
+        app.state.chat = make_chat_engine(client, app.state.filters, settings)
         try:
             yield
         finally:
+            await app.state.chat.aclose()
             closer = getattr(provider, "aclose", None)
             if closer is not None:
                 await closer()

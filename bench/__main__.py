@@ -8,6 +8,8 @@ import sys
 BENCHES = [
     "bench.notifier_latency",
     "bench.bench_interventions",
+    "bench.feed_bench",
+    "bench.feed_parse",
 ]
 
 

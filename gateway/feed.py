@@ -69,12 +69,34 @@ def as_post(feed_post: FeedPost) -> Post:
     )
 
 
+# Filter metadata keys (contract 4.1) and the worker option each one sets.
+METADATA_OPTIONS = {
+    "blur_radius": "radius",
+    "occlusion_color": "color",
+    "shrink_factor": "factor",
+    "warning_text": "warning_text",
+    "replacement_object": "replacement_object",
+    "style": "style",
+}
+
+
+def job_options(filter_: Filter, image_filters: list[str]) -> tuple[tuple[str, Any], ...]:
+    metadata = filter_.filter_metadata
+    options: dict[str, Any] = {option: metadata[key] for key, option in METADATA_OPTIONS.items() if key in metadata}
+    # With a vision provider the worker judges the image against all of the user's image filters in
+    # one call (the verdicts are cached per filter, so later jobs for the same picture ask nothing).
+    options["image_filters"] = image_filters
+    return tuple(sorted(options.items()))
+
+
 async def image_configs(
-    queue: ImageQueue, user_id: str, post: FeedPost, plan: PostPlan, context: str, limit: asyncio.Semaphore
+    queue: ImageQueue, user_id: str, post: FeedPost, plan: PostPlan, context: str, image_filters: list[str],
+    limit: asyncio.Semaphore,
 ) -> dict[str, dict[str, Any]]:
     """Queue (or find) the image job of each image of a matching post; the marker config per URL."""
-    assert plan.image_filter is not None and plan.image_intervention is not None
-    filter_text = plan.image_filter.filter_text
+    chosen = plan.image_filter
+    assert chosen is not None and plan.image_intervention is not None
+    filter_text = chosen.filter_text
     configs: dict[str, dict[str, Any]] = {}
 
     async def one(url: str) -> None:
@@ -83,15 +105,14 @@ async def image_configs(
             filters=(filter_text,),
             intervention=plan.image_intervention or "blur",
             filter_text=filter_text,
-            intensity=plan.image_filter.intensity if plan.image_filter else 3,
-            options=tuple(sorted((k, v) for k, v in plan.image_filter.filter_metadata.items()
-                                 if k in ("blur_radius", "occlusion_color", "warning_text", "shrink_factor")))
-            if plan.image_filter else (),
+            intensity=chosen.intensity,
+            options=job_options(chosen, image_filters),
             context_text=context,
         )
         async with limit:
             outcome = await queue.request(user_id, job)
         metrics.image_jobs.labels(outcome.state).inc()
+        # "filters" is exactly what the extension will poll and wait with (contract 3.2).
         base = {"type": "edit_to_replace", "filters": [filter_text], "best_filter_name": filter_text,
                 "intervention": job.intervention}
         if outcome.state == "done" and outcome.result is not None:
@@ -138,6 +159,7 @@ async def get_feed(request: Request) -> JSONResponse:
     post_reports: list[dict[str, Any]] = []
     image_tasks: dict[str, asyncio.Task[dict[str, dict[str, Any]]]] = {}
     plans: dict[str, PostPlan] = {}
+    image_filters = [f.filter_text for f in filters if f.applies_to_images()]
     for post in feed_posts:
         verdict = judgement.verdicts.get(post.id)
         if verdict is None or not verdict.matches:
@@ -146,7 +168,9 @@ async def get_feed(request: Request) -> JSONResponse:
         plans[post.id] = plan
         if plan.image_filter is not None:
             context = " ".join(x for x in (post.title, post.body, *post.image_alts) if x)
-            image_tasks[post.id] = asyncio.create_task(image_configs(queue, user_id, post, plan, context, limit))
+            image_tasks[post.id] = asyncio.create_task(
+                image_configs(queue, user_id, post, plan, context, image_filters, limit)
+            )
     image_results: dict[str, dict[str, dict[str, Any]]] = {}
     if image_tasks:
         done = await asyncio.gather(*image_tasks.values(), return_exceptions=True)

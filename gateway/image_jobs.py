@@ -10,7 +10,7 @@ from dramatiq.brokers.redis import RedisBroker
 
 from shared import imagejobs, keys
 from shared.imagejobs import ImageJob, WaitOutcome
-from shared.jobqueue import CLOUD_INTERVENTIONS, CLOUD_QUEUE, LOCAL_QUEUE, image_message
+from shared.jobqueue import image_message, image_route
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +29,8 @@ class ImageQueue:
         keys_, args = imagejobs.register_args(wait, user_id, self.job_ttl, job.job_id)
         outcome = imagejobs.parse_register_reply(await self._register(keys=keys_, args=args))
         if outcome.state == "queued":
-            queue = CLOUD_QUEUE if job.intervention in CLOUD_INTERVENTIONS else LOCAL_QUEUE
-            message = image_message(job.to_message(), queue=queue)
+            queue, actor = image_route(job.intervention)
+            message = image_message(job.to_message(), queue=queue, actor=actor)
             try:
                 # Dramatiq's broker is synchronous; keep it off the event loop.
                 await anyio.to_thread.run_sync(self.broker.enqueue, message)

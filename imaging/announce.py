@@ -14,10 +14,11 @@ log = logging.getLogger(__name__)
 
 
 class Announcer:
-    def __init__(self, client: redis.Redis, *, result_ttl: int, log_len: int) -> None:
+    def __init__(self, client: redis.Redis, *, result_ttl: int, log_len: int, log_seconds: int = 600) -> None:
         self.redis = client
         self.result_ttl = result_ttl
         self.log_len = log_len
+        self.log_seconds = log_seconds
         self._finish = client.register_script(imagejobs.FINISH_JOB)
         self._publish = client.register_script(imagejobs.PUBLISH_EVENT)
         self._release = client.register_script(imagejobs.RELEASE_WAITERS)
@@ -59,7 +60,7 @@ class Announcer:
         told = 0
         users = [w.decode() for w in waiters]
         for user_id in users:
-            keys_, args = imagejobs.publish_args(user_id, dedupe, payload, self.log_len)
+            keys_, args = imagejobs.publish_args(user_id, dedupe, payload, self.log_len, self.log_seconds)
             if self._publish(keys=keys_, args=args):
                 told += 1
         if users:

@@ -138,6 +138,9 @@ def make_test_jpeg(size: tuple[int, int] = (320, 240), seed: int = 1) -> bytes:
     return out.getvalue()
 
 
+DEFAULT_PREFIX = "/feedhost/"
+
+
 @dataclass
 class ImageServer:
     """Serves registered bytes on 127.0.0.1 and counts requests per path."""
@@ -145,7 +148,7 @@ class ImageServer:
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     hits: dict[str, int] = field(default_factory=dict)
     delay: float = 0.0
-    default: bytes | None = None  # served for unknown paths (feeds whose image hosts were rewritten here)
+    default: bytes | None = None  # served for unknown paths under DEFAULT_PREFIX (rewritten feed image hosts)
     port: int = 0
     _server: http.server.ThreadingHTTPServer | None = None
 
@@ -166,7 +169,7 @@ class ImageServer:
                 if owner.delay:
                     time.sleep(owner.delay)
                 found = owner.files.get(path)
-                if found is None and owner.default is not None:
+                if found is None and owner.default is not None and path.startswith(DEFAULT_PREFIX):
                     found = (owner.default, "image/jpeg")
                 if found is None:
                     self.send_error(404)

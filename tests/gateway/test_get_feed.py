@@ -15,7 +15,7 @@ import pytest
 from gateway.feeds import parse_feed
 from gateway.feeds.samplegen import reddit_page, x_timeline
 from tests.conftest import Stack
-from tests.harness import make_test_jpeg, wait_until
+from tests.harness import DEFAULT_PREFIX, make_test_jpeg, wait_until
 
 REDDIT_URL = "https://www.reddit.com/svc/shreddit/feeds/home-feed?after=dDNfZ2VuMDI0&t=DAY"
 X_URL = "https://x.com/i/api/graphql/abc123/HomeLatestTimeline?variables=%7B%7D"
@@ -47,7 +47,7 @@ def local_images(stack: Stack, body: str) -> str:
     stack.images.default = make_test_jpeg(seed=9)
     base = stack.images.url("")
     for host in ("https://preview.redd.it", "https://i.redd.it", "https://pbs.twimg.com"):
-        body = body.replace(host, base + "/" + host.split("//")[1].split(".")[0])
+        body = body.replace(host, base + DEFAULT_PREFIX + host.split("//")[1].split(".")[0])
     return body
 
 

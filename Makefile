@@ -23,6 +23,11 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
 
+## The reliability suite's long runs (tests/reliability, RELIABILITY.md): more kills, restarts, load and
+## fuzzed requests than the fast variants that `make test` runs. About 6 minutes; loopback only.
+soak: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" RELIABILITY_SOAK=1 $(BIN)/python -m pytest -q -o timeout=1800 tests/reliability
+
 ## Debian's Chromium for the browser tests (tests/browser); needs root. Without it they are skipped.
 ## Playwright drives this binary: `playwright install` (a browser download) is never used.
 chromium:

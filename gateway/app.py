@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount, Route
 
-from gateway import feed, filters, health, images, metrics
+from gateway import feed, filters, health, images, metrics, openapi
 from gateway.chat import routes as chat
 from gateway.chat.factory import make_chat_engine
 from gateway.cors import with_cors
@@ -58,6 +58,10 @@ def routes() -> list[BaseRoute]:
         Route("/viewer/samples/{platform}", viewer_samples.sample, methods=["GET"]),
         Route("/viewer/sample-image/{name}", viewer_samples.sample_image, methods=["GET"]),
         Mount("/viewer/static", app=viewer_pages.static_files(), name="viewer-static"),
+        # This API described (OpenAPI 3.1) and rendered; the page's assets are served here, no CDN.
+        Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
+        Route("/docs", openapi.docs_page, methods=["GET"]),
+        Mount("/docs/static", app=openapi.docs_static(), name="docs-static"),
     ]
 
 

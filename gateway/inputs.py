@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -12,8 +15,29 @@ from gateway.responses import ApiError
 MAX_USER_ID_LEN = 256
 
 
+# A client that stops sending in the middle of a body (announcing more than it sends, or a slow-loris
+# trickle) would otherwise hold a handler and a socket forever: uvicorn has no body read timeout.
+BODY_IDLE_TIMEOUT_SECONDS = 10.0  # longest wait for the next chunk
+BODY_TOTAL_TIMEOUT_SECONDS = 60.0  # longest time for a whole body
+
+
+async def timed_stream(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """``stream`` with the timeouts above; a stalled body ends as 408."""
+    deadline = time.monotonic() + BODY_TOTAL_TIMEOUT_SECONDS
+    chunks = aiter(stream)
+    while True:
+        wait = min(BODY_IDLE_TIMEOUT_SECONDS, deadline - time.monotonic())
+        try:
+            chunk = await asyncio.wait_for(anext(chunks), timeout=max(wait, 0.001))
+        except StopAsyncIteration:
+            return
+        except TimeoutError as exc:
+            raise ApiError(408, "request body not received in time") from exc
+        yield chunk
+
+
 async def read_body(request: Request, max_bytes: int) -> bytes:
-    """The request body, refusing (413) as soon as it exceeds ``max_bytes``."""
+    """The request body, refusing (413) as soon as it exceeds ``max_bytes`` and (408) when it stalls."""
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
@@ -23,7 +47,7 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
             raise ApiError(400, "invalid Content-Length header") from exc
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in timed_stream(request.stream()):
         size += len(chunk)
         if size > max_bytes:
             raise ApiError(413, f"request body larger than {max_bytes} bytes")

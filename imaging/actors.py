@@ -55,8 +55,45 @@ def retry_transient(retries: int, exception: BaseException) -> bool:
     return transient and retries < MAX_RETRIES
 
 
+REDIS_WAIT_SECONDS = 0.25  # between pings while Redis is unreachable
+REDIS_WAIT_RESERVE_SECONDS = 2.0  # stop waiting this long before the job's time limit
+
+
+def wait_for_redis(deadline: float) -> bool:
+    """Ping Redis until it answers (True) or ``deadline`` (minus a reserve) passes (False)."""
+    while time.monotonic() + REDIS_WAIT_SECONDS < deadline - REDIS_WAIT_RESERVE_SECONDS:
+        time.sleep(REDIS_WAIT_SECONDS)
+        try:
+            if redis_client.ping():
+                return True
+        except (redis.ConnectionError, redis.TimeoutError):
+            continue
+    return False
+
+
 def handle(payload: Any) -> None:
+    """Run the job; if Redis goes away meanwhile, wait for it (within the time limit) and run it again.
+
+    Dramatiq cannot retry a job that failed because Redis was down: its retry is an enqueue, which needs
+    Redis, so such a job was dead-lettered while its claim marker kept new requests "pending" for
+    JOB_TTL_SECONDS (found by tests/reliability/test_redis_restart.py). Every step is idempotent (results
+    are content-addressed, announcements deduplicated per message), so running it again is safe.
+    """
     message = CurrentMessage.get_current_message()
+    limit_ms = (message.options.get("time_limit") if message else None) or QUEUE_TIME_LIMITS_MS.get(
+        message.queue_name if message else LOCAL_QUEUE, settings.job_time_limit_ms
+    )
+    deadline = time.monotonic() + limit_ms / 1000
+    while True:
+        try:
+            _handle(payload, message, deadline)
+            return
+        except (redis.ConnectionError, redis.TimeoutError):
+            if not wait_for_redis(deadline):
+                raise
+
+
+def _handle(payload: Any, message: dramatiq.Message[Any] | None, deadline: float) -> None:
     actor_name = message.actor_name if message else PROCESS_IMAGE_ACTOR
     try:
         parsed = payloads.parse(actor_name, payload)
@@ -64,10 +101,6 @@ def handle(payload: Any) -> None:
         raise PermanentJobError(str(exc)) from exc
     job = parsed.job
     dedupe = message.message_id if message else job.job_id
-    limit_ms = (message.options.get("time_limit") if message else None) or QUEUE_TIME_LIMITS_MS.get(
-        message.queue_name if message else LOCAL_QUEUE, settings.job_time_limit_ms
-    )
-    deadline = time.monotonic() + limit_ms / 1000
     if parsed.user_id:
         done = announcer.add_waiter(job.wait_id, parsed.user_id, settings.job_ttl_seconds)
         if done is not None:

@@ -21,13 +21,16 @@ PROCESS_IMAGE_CLOUD_ACTOR = "process_image_cloud"
 # Actor names of the original system, declared by the worker too. Each takes our payload dict or the
 # original's JSON string ``{"url", "filter", "user_id"}`` and runs INTERVENTION_ALIASES[name].
 LEGACY_IMAGE_ACTORS = ("make_image_cartoonish", "make_image_cartoonish_gpt_image", "make_image_replacement_gemini")
+# A worker whose broker has not touched Redis for this long is dead: the next maintenance pass (the
+# worker's sweeper, every second) requeues its unacknowledged messages. A live worker touches Redis
+# every WORKER_POLL_MS (its delay-queue consumer polls even while every thread is busy), so 5 s is a
+# wide margin; it was 15 s, which made a killed worker's job wait ~17 s (tests/reliability).
+HEARTBEAT_TIMEOUT_MS = 5_000
 
 
 def make_broker(url: str, *, middleware: list[dramatiq.Middleware] | None = None) -> RedisBroker:
     """A Redis broker; ``middleware=[]`` gives a lean enqueue-only broker for the gateway."""
-    # heartbeat_timeout: a worker that died is considered gone after this long, and its
-    # unacknowledged messages are requeued by the next maintenance pass.
-    broker = RedisBroker(url=url, namespace=NAMESPACE, heartbeat_timeout=15_000,
+    broker = RedisBroker(url=url, namespace=NAMESPACE, heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
                          middleware=middleware)
     return broker
 

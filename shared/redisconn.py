@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import redis
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
@@ -25,7 +26,10 @@ def async_client(url: str, *, max_connections: int = 64) -> aioredis.Redis:
         socket_connect_timeout=CONNECT_TIMEOUT,
         socket_timeout=COMMAND_TIMEOUT,
         health_check_interval=15,
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
+        # The asyncio Retry: the synchronous one accepted here never awaits the command inside its
+        # try block, so it retried nothing and a stale pooled connection after a Redis restart failed
+        # its first command (found by tests/reliability/test_redis_restart.py).
+        retry=AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
     )
     return aioredis.Redis.from_pool(pool)  # the client owns the pool and closes it

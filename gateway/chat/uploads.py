@@ -20,6 +20,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
 from gateway.chat.prompt import Picture
+from gateway.inputs import timed_stream
 from gateway.responses import ApiError
 
 FORM_OVERHEAD_BYTES = 64 * 1024  # boundaries, part headers, message, history
@@ -55,7 +56,7 @@ async def read_image_form(request: Request, max_image_bytes: int) -> ImageForm:
         raise ApiError(413, f"upload larger than {limit} bytes")
     parser = MultiPartParser(
         request.headers,
-        _bounded(request.stream(), limit),
+        _bounded(timed_stream(request.stream()), limit),
         max_files=1,
         max_fields=MAX_FIELDS,
         max_part_size=MAX_FIELD_BYTES,

@@ -28,10 +28,10 @@ from starlette.requests import Request
 from gateway import metrics as gateway_metrics
 from gateway.responses import JSONResponse
 from shared.config import Settings
-from shared.jobqueue import CLOUD_QUEUE, LOCAL_QUEUE, NAMESPACE
+from shared.jobqueue import CLOUD_QUEUE, HEARTBEAT_TIMEOUT_MS, LOCAL_QUEUE, NAMESPACE
 
 NOTIFIER_TIMEOUT_SECONDS = 1.5
-BROKER_HEARTBEAT_MS = 15_000  # shared.jobqueue.make_broker's heartbeat_timeout
+BROKER_HEARTBEAT_MS = HEARTBEAT_TIMEOUT_MS  # brokers seen within this are alive
 RATE_WINDOW_SECONDS = 30.0
 NOTIFIER_GAUGES = {
     "notifier_sockets": "sockets",

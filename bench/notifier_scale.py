@@ -122,6 +122,12 @@ class ClientSet:
                 self.pipe.send((len(self.conns), took))
             elif cmd == "close_to":
                 await self.close(self.users[arg:])
+                closed = [c for c in self.conns.values() if c.close_code is not None]
+                codes: dict[Any, int] = {}
+                for c in closed:
+                    codes[(c.close_code, c.close_reason)] = codes.get((c.close_code, c.close_reason), 0) + 1
+                if os.environ.get("BENCH_KEEP_LOG"):
+                    print("client", self.source_ip, "open", len(self.conns) - len(closed), "closed", codes, flush=True)
                 self.pipe.send(len(self.conns))
             elif cmd == "reset_stats":
                 self.latencies, self.received = [], {}
@@ -233,7 +239,10 @@ def run(idle_sockets: int, latency_sockets: int, rates: list[float], seconds: fl
                     r = sync_redis.Redis.from_url(server.url)
                     print("per client received:", [n for _, n in stats],
                           "subscribers:", r.pubsub_numsub(k.user_channel(users[0]), k.user_channel(users[-1])),
-                          "channels:", len(r.pubsub_channels("dm:u:*")))
+                          "channels:", len(r.pubsub_channels("dm:u:*")),
+                          "health:", __import__("httpx").get(f"http://127.0.0.1:{notifier.port}/healthz").json())
+                    print([line for line in __import__("httpx").get(f"http://127.0.0.1:{notifier.port}/metrics")
+                           .text.splitlines() if "fanout_latency_seconds_bucket" in line])
                 print(f"{rate:>9.0f} {sent:>7} {len(lat):>9} {statistics.median(lat):>8.2f} "
                       f"{pct(lat, 0.99):>8.2f} {max(lat):>8.2f}")
 
@@ -251,6 +260,9 @@ def run(idle_sockets: int, latency_sockets: int, rates: list[float], seconds: fl
             if os.environ.get("BENCH_KEEP_LOG"):
                 lines = notifier.log_path.read_text(errors="replace").splitlines()
                 print("\n".join(line for line in lines if "INFO" not in line and "connection" not in line)[-3000:])
+                import collections
+                print(collections.Counter(line.split("Redis unavailable")[1] for line in lines
+                                          if "Redis unavailable" in line).most_common(5))
             for p in procs:
                 p.join(timeout=10)
                 if p.is_alive():

@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import anyio
 import orjson
 from starlette.requests import Request
 
@@ -30,8 +32,22 @@ from shared.models import Filter
 from shared.moderation.types import Post
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_IMAGES_PER_POST = 4
+# Parsing and rendering are pure CPU work: a few ms for a normal page, but large bodies would stall
+# every other request on this event loop, so those go to a worker thread.
+LARGE_BODY_CHARS = 256 * 1024
+
+
+async def off_loop_if_large(size: int, func: Callable[..., T], *args: Any) -> T:
+    if size > LARGE_BODY_CHARS:
+        return await anyio.to_thread.run_sync(func, *args)
+    return func(*args)
+
+
+def render(doc: FeedDocument, edits: dict[str, PostEdit], url: str) -> str:
+    return doc.render(edits, shift_cursor_for=url)
 IMAGE_QUEUE_CONCURRENCY = 16
 
 
@@ -133,7 +149,7 @@ async def get_feed(request: Request) -> JSONResponse:
     if platform is None:
         raise ApiError(400, "Unsupported platform in URL: expected a reddit.com, x.com or twitter.com request")
     try:
-        doc: FeedDocument = parse_feed(platform, raw)
+        doc: FeedDocument = await off_loop_if_large(len(raw), parse_feed, platform, raw)
     except FeedParseError as exc:
         raise ApiError(400, f"feed body is not a {platform} feed: {exc}") from exc
 
@@ -142,7 +158,7 @@ async def get_feed(request: Request) -> JSONResponse:
     report: dict[str, Any] = {"platform": platform, "posts": len(feed_posts), "filters": len(filters)}
     if not filters or not feed_posts:
         report.update(provider=None, provider_calls=0, elapsed_ms=round((time.perf_counter() - started) * 1000, 2))
-        body = doc.render({}, shift_cursor_for=url)
+        body = await off_loop_if_large(len(raw), render, doc, {}, url)
         return JSONResponse({"status": "success", "feed": {"response": body}, "moderation": report})
 
     judge: Judge = request.app.state.judge
@@ -192,7 +208,7 @@ async def get_feed(request: Request) -> JSONResponse:
             "images": {u: c["status"] for u, c in images.items()},
             "notes": plan.notes,
         })
-    body = doc.render(edits, shift_cursor_for=url)
+    body = await off_loop_if_large(len(raw), render, doc, edits, url)
     report.update(
         provider=judgement.provider,
         provider_calls=judgement.provider_calls,

@@ -95,14 +95,14 @@ async def socket_endpoint(websocket: WebSocket) -> None:
         return
     conn = Connection(websocket, user_id, settings.ws_send_queue)
     conn.token_expires_at = expires_at
-    conn.start_writer()
     try:
         attached = await hub.attach(conn, resume_position(websocket.query_params), connected_frame)
         log.debug("socket %s of %s attached at %s", conn.id, user_id, attached)
         await serve(conn, app.state.protocol, hub, settings)
     except (WebSocketDisconnect, RuntimeError):
         pass
-    except (redis.ConnectionError, redis.TimeoutError):
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        log.warning("closing socket %s of %s: Redis unavailable (%s: %s)", conn.id, user_id, type(exc).__name__, exc)
         await conn.close(CLOSE_TRY_AGAIN, "storage unavailable, reconnect shortly")
     finally:
         await hub.detach(conn)
@@ -161,7 +161,7 @@ async def heartbeat(hub: Hub, interval: float) -> None:
         ping = frame("ping", timestamp=now_iso())
         depth = 0
         for conn in hub.all_connections():
-            depth += conn.queue.qsize()
+            depth += conn.queued()
             idle = now - conn.last_seen
             if conn.token_expires_at is not None and wall > conn.token_expires_at:
                 metrics.auth_failures.inc()
@@ -195,7 +195,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         url = settings.require_redis_url()
-        client = redisconn.async_client(url)
+        # Reconnect storms put thousands of attaches in flight at once; each needs one short round
+        # trip. Let them queue for a connection rather than refuse sockets while Redis is healthy.
+        client = redisconn.async_client(url, max_connections=256, pool_timeout=30)
         hub = Hub(url, client)
         await hub.start()
         app.state.redis = client

@@ -1,8 +1,11 @@
-"""One client socket: a bounded send queue drained by its own writer task, and the socket's
-position in its user's event log.
+"""One client socket: a bounded send queue drained by a writer task, and the socket's position in
+its user's event log.
 
 A client that cannot keep up fills its queue and is closed with ``CLOSE_SLOW``; nobody else waits
 for it, because the hub only ever puts frames on queues and never awaits a socket.
+
+Memory per idle socket matters (a process holds tens of thousands): the queue is a plain list and
+the writer task exists only while frames are waiting.
 
 Position: each event carries ``(epoch, offset)``. A socket delivers an event only if it is past
 the last one it delivered, so a replay that overlaps the live stream sends nothing twice. While a
@@ -38,13 +41,15 @@ class Connection:
         self.id = next(_ids)
         self.websocket = websocket
         self.user_id = user_id
-        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
+        self.queue: list[str] = []
+        self.queue_size = queue_size
         self.last_seen = time.monotonic()
         self.closing = False
         self.epoch: str | None = None
         self.offset = 0
         self.replaying = False
         self.pending: list[tuple[str, int, str]] = []
+        self.needs_repair = False
         self.token_expires_at: float | None = None
         self._writer: asyncio.Task[None] | None = None
 
@@ -53,47 +58,71 @@ class Connection:
 
     # -- events --------------------------------------------------------------------------------
     def deliver(self, epoch: str, offset: int, payload: str) -> bool:
-        """Queue an event if this socket has not had it yet. Returns True if queued."""
+        """Queue an event if this socket has not had it yet. Returns True if queued.
+
+        An event past a gap (offsets are contiguous per user) is held, and ``needs_repair`` is
+        set: the hub then replays the gap from the log before releasing it.
+        """
         if self.replaying:
             self.pending.append((epoch, offset, payload))
             return False
         if epoch == self.epoch and offset <= self.offset:
             return False
+        if epoch == self.epoch and offset > self.offset + 1:
+            self.replaying = True
+            self.needs_repair = True
+            self.pending.append((epoch, offset, payload))
+            return False
         self.epoch, self.offset = epoch, offset
         return self.offer(payload)
 
-    def finish_replay(self) -> int:
-        """Leave replay mode and flush the live events that arrived meanwhile."""
+    def finish_replay(self, *, accept_gaps: bool = False) -> int:
+        """Leave replay mode and flush the live events that arrived meanwhile, in offset order.
+
+        ``accept_gaps``: the log could not be read, so a gap is delivered over rather than held.
+        """
         self.replaying = False
-        pending, self.pending = self.pending, []
-        return sum(1 for epoch, offset, payload in pending if self.deliver(epoch, offset, payload))
+        self.needs_repair = False
+        pending, self.pending = sorted(self.pending, key=lambda e: (e[0], e[1])), []
+        delivered = 0
+        for epoch, offset, payload in pending:
+            if accept_gaps and epoch == self.epoch and offset > self.offset + 1:
+                self.offset = offset - 1
+            if self.deliver(epoch, offset, payload):
+                delivered += 1
+        return delivered
 
     # -- sending -------------------------------------------------------------------------------
     def offer(self, frame: str) -> bool:
         """Queue a frame without waiting. Returns False (and starts closing) when full."""
         if self.closing:
             return False
-        try:
-            self.queue.put_nowait(frame)
-        except asyncio.QueueFull:
+        if len(self.queue) >= self.queue_size:
             log.warning("closing slow socket %s of %s: send queue full", self.id, self.user_id)
             metrics.slow_closes.inc()
             self.close_soon(CLOSE_SLOW, "client too slow: send queue overflowed")
             return False
+        self.queue.append(frame)
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._drain())
         return True
 
-    def start_writer(self) -> None:
-        self._writer = asyncio.create_task(self._write_loop(), name=f"ws-writer-{self.id}")
+    def queued(self) -> int:
+        return len(self.queue)
 
-    async def _write_loop(self) -> None:
+    async def _drain(self) -> None:
         try:
-            while True:
-                frame = await self.queue.get()
+            while self.queue:
+                frame = self.queue.pop(0)  # at most WS_SEND_QUEUE items: a cheap shift
                 await self.websocket.send_text(frame)
         except (RuntimeError, OSError):
-            pass  # the socket went away; the reader loop notices and detaches
+            self.queue.clear()  # the socket went away; the reader loop notices and detaches
         except Exception as exc:  # websockets' ConnectionClosed and friends
+            self.queue.clear()
             log.debug("writer of %s stopped: %s", self.id, exc)
+        finally:
+            self._writer = None
+
 
     def close_soon(self, code: int, reason: str) -> None:
         if self.closing:
@@ -103,6 +132,7 @@ class Connection:
 
     async def close(self, code: int, reason: str) -> None:
         self.closing = True
+        self.queue.clear()
         if self._writer is not None:
             self._writer.cancel()
         if self.websocket.application_state == WebSocketState.CONNECTED:

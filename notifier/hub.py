@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 RECONNECT_DELAY_SECONDS = 0.1
 REPLAY_BATCH = 500
+GAP_REPAIR_ATTEMPTS = 8
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Hub:
         self._pubsub: PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()  # serialises subscribe/unsubscribe with reconnects
+        self._repairing: set[Connection] = set()
         self.connected = asyncio.Event()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -201,7 +203,13 @@ class Hub:
             log.error("dropping malformed event for %s", user_id)
             return 0
         epoch, offset, published_ms = position
-        reached = sum(1 for conn in list(self.sockets.get(user_id, ())) if conn.deliver(epoch, offset, payload))
+        reached = 0
+        for conn in list(self.sockets.get(user_id, ())):
+            if conn.deliver(epoch, offset, payload):
+                reached += 1
+            elif conn.needs_repair and conn not in self._repairing:
+                self._repairing.add(conn)
+                asyncio.get_running_loop().create_task(self._fill_gap(conn))
         metrics.frames_out.inc(reached)
         if isinstance(published_ms, int | float):
             metrics.fanout_latency.observe(max(0.0, time.time() - published_ms / 1000))
@@ -228,12 +236,16 @@ class Hub:
     async def _reconnect(self) -> None:
         async with self._lock:
             await self._disconnect()
-            while True:
+        # The lock is held per attempt only, so sockets can still attach (and be told that Redis
+        # is unavailable) during an outage instead of queueing behind it.
+        while True:
+            async with self._lock:
                 try:
                     await self._connect()
                     break
                 except (redis.ConnectionError, redis.TimeoutError, OSError):
-                    await asyncio.sleep(RECONNECT_DELAY_SECONDS)
+                    await self._disconnect()
+            await asyncio.sleep(RECONNECT_DELAY_SECONDS)
         metrics.pubsub_reconnects.inc()
         started = time.monotonic()
         repaired = 0
@@ -241,6 +253,25 @@ class Hub:
             repaired += await self.repair(user_id)
         log.info("pub/sub reconnected; replayed %d events for %d users in %.0f ms", repaired,
                  len(self.sockets), (time.monotonic() - started) * 1000)
+
+    async def _fill_gap(self, conn: Connection) -> None:
+        """Replay the events a socket missed (it saw an offset jump), then release what it held."""
+        try:
+            for attempt in range(GAP_REPAIR_ATTEMPTS):
+                if conn.closing:
+                    return
+                try:
+                    replayed, _ = await self._replay_to(conn, conn.offset, conn.offer)
+                    log.info("filled a gap of %d events for socket %s of %s", replayed, conn.id, conn.user_id)
+                    conn.finish_replay()
+                    return
+                except (redis.ConnectionError, redis.TimeoutError) as exc:
+                    log.warning("gap repair for %s failed (%s); retrying", conn.user_id, exc)
+                    await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
+            log.error("could not fill a gap for %s; delivering past it", conn.user_id)
+            conn.finish_replay(accept_gaps=True)
+        finally:
+            self._repairing.discard(conn)
 
     async def repair(self, user_id: str) -> int:
         """Deliver what the user's log holds past each of the user's sockets' positions."""

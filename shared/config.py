@@ -73,6 +73,9 @@ class Settings:
         "WS_HEARTBEAT_SECONDS", 15.0, "Interval of server pings; a socket silent for 2 intervals is closed."
     )
     ws_send_queue: int = _env_field("WS_SEND_QUEUE", 256, "Frames buffered per socket before it is closed.")
+    ws_implementation: str = _env_field(
+        "WS_IMPLEMENTATION", "websockets-sansio", "uvicorn's WebSocket protocol for the notifier (memory per socket)."
+    )
     event_log_len: int = _env_field("EVENT_LOG_LEN", 1000, "Events kept per user for replay (at least).")
     event_log_seconds: int = _env_field(
         "EVENT_LOG_SECONDS", 600, "Events younger than this are kept for replay even beyond EVENT_LOG_LEN."

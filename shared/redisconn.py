@@ -16,13 +16,13 @@ CONNECT_TIMEOUT = 2.0
 COMMAND_TIMEOUT = 5.0
 
 
-def async_client(url: str, *, max_connections: int = 64) -> aioredis.Redis:
-    # A blocking pool: a burst of requests waits briefly for a free connection instead of failing
-    # with "Too many connections" (which would turn a connect storm into refused sockets).
+def async_client(url: str, *, max_connections: int = 64, pool_timeout: float = COMMAND_TIMEOUT) -> aioredis.Redis:
+    # A blocking pool: a burst of requests waits for a free connection instead of failing with
+    # "Too many connections" (which would turn a connect storm into refused sockets).
     pool = aioredis.BlockingConnectionPool.from_url(
         url,
         max_connections=max_connections,
-        timeout=COMMAND_TIMEOUT,
+        timeout=pool_timeout,
         socket_connect_timeout=CONNECT_TIMEOUT,
         socket_timeout=COMMAND_TIMEOUT,
         health_check_interval=15,

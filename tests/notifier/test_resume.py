@@ -178,3 +178,23 @@ def test_slow_client_is_closed_without_slowing_others(redis_url: str, tmp_path: 
     finally:
         slow.close()
         proc.stop()
+
+
+def test_an_event_lost_on_the_way_is_filled_in_from_the_log(notifier: Proc, redis_url: str) -> None:
+    """An offset jump (a pub/sub message that never arrived) makes the notifier replay the gap."""
+    user = f"gap-{uuid.uuid4().hex[:8]}"
+    s = ws(notifier, user)
+    s.wait_for("connected")
+    publish(redis_url, user, 1)
+    s.wait_for("image_processed")
+    client = redis.Redis.from_url(redis_url)
+    script = client.register_script(imagejobs.PUBLISH_EVENT)
+    for i in range(2):  # logged, but published on a channel nobody listens to
+        event = {"type": "image_processed", "data": {"image_url": f"https://lost/{i}", "result": "r", "filters": []}}
+        keys_, args = imagejobs.publish_args(user, uuid.uuid4().hex, orjson.dumps(event).decode(), 1000)
+        args[0] = "dm:nowhere"
+        script(keys=keys_, args=args)
+    publish(redis_url, user, 1)  # offset 4 arrives live: 2 and 3 are missing
+    s.wait_for("image_processed", count=4, timeout=5)
+    assert offsets(s) == [1, 2, 3, 4]
+    s.close()

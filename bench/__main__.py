@@ -10,6 +10,8 @@ BENCHES = [
     "bench.bench_interventions",
     "bench.feed_bench",
     "bench.feed_parse",
+    "bench.bench_pickup",
+    "bench.notifier_scale",
 ]
 
 

@@ -37,6 +37,10 @@ _ids = itertools.count(1)
 
 
 class Connection:
+    # Slots: no per-instance __dict__ on an object a process holds tens of thousands of.
+    __slots__ = ("_writer", "closing", "epoch", "id", "last_seen", "needs_repair", "offset", "pending",
+                 "queue", "queue_size", "replaying", "token_expires_at", "user_id", "websocket")
+
     def __init__(self, websocket: WebSocket, user_id: str, queue_size: int) -> None:
         self.id = next(_ids)
         self.websocket = websocket

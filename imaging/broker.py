@@ -10,6 +10,7 @@ import logging
 import dramatiq
 from dramatiq.middleware import CurrentMessage, Retries, TimeLimit
 
+from imaging.metrics import JobMetrics
 from imaging.middleware import FailureEvents, QueueTimeLimits
 from shared import jobqueue, redisconn
 from shared.config import load_settings
@@ -27,6 +28,7 @@ QUEUE_TIME_LIMITS_MS = {
 broker = jobqueue.make_broker(settings.require_redis_url())
 redis_client = redisconn.sync_client(settings.require_redis_url())
 broker.add_middleware(CurrentMessage())
+broker.add_middleware(JobMetrics(), before=Retries)  # after-hooks run in reverse: sees message.failed
 broker.add_middleware(QueueTimeLimits(QUEUE_TIME_LIMITS_MS), before=TimeLimit)
 # "after" hooks run in reverse order of the middleware list: placed before Retries, FailureEvents
 # runs after it and so sees whether a failed message will be retried.

@@ -20,8 +20,8 @@ import threading
 
 import dramatiq
 
-from imaging import actors
-from imaging.broker import broker, settings
+from imaging import actors, metrics
+from imaging.broker import broker, redis_client, settings
 from imaging.sweeper import Sweeper
 from shared.jobqueue import CLOUD_QUEUE, LOCAL_QUEUE
 
@@ -44,6 +44,11 @@ def main() -> None:
         pool.start()
     sweeper = Sweeper(broker)
     sweeper.start()
+    try:
+        http = metrics.serve(settings.worker_metrics_port, redis_client, lambda: not stop.is_set())
+    except OSError as exc:  # another worker on this machine has the port: run without it
+        log.warning("no metrics endpoint on port %d: %s", settings.worker_metrics_port, exc)
+        http = None
     providers = actors.services().providers
     log.info(
         "imaging worker ready: queues %s, %d local + %d cloud threads, poll %d ms, openai %s, gemini %s, vision %s",
@@ -53,6 +58,8 @@ def main() -> None:
     )
     stop.wait()
     log.info("stopping: finishing running jobs")
+    if http is not None:
+        http.shutdown()
     sweeper.stop()
     for pool in pools:
         pool.stop(timeout=30_000)

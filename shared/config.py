@@ -67,6 +67,9 @@ class Settings:
     max_image_pixels: int = _env_field(
         "MAX_IMAGE_PIXELS", 40_000_000, "Decompression-bomb limit: larger images are refused."
     )
+    worker_metrics_port: int = _env_field(
+        "WORKER_METRICS_PORT", 8020, "Port of the worker's /metrics and /healthz on 127.0.0.1 (0: off)."
+    )
     worker_threads: int = _env_field("WORKER_THREADS", 4, "Threads per imaging worker process.")
     job_time_limit_ms: int = _env_field("JOB_TIME_LIMIT_MS", 60_000, "Time limit of one imaging job.")
     heartbeat_seconds: float = _env_field(

@@ -114,8 +114,9 @@ def start_notifier(redis_url: str, log_dir: Path, name: str = "notifier", **env:
 
 
 def start_worker(redis_url: str, log_dir: Path, public_gateway_url: str, name: str = "worker", **env: str) -> Proc:
+    env.setdefault("WORKER_METRICS_PORT", str(free_port()))
     e = base_env(redis_url, PUBLIC_GATEWAY_URL=public_gateway_url, **env)
-    proc = start_process(name, ["-m", "imaging.worker"], e, log_dir)
+    proc = start_process(name, ["-m", "imaging.worker"], e, log_dir, int(env["WORKER_METRICS_PORT"]))
     wait_until(lambda: "imaging worker ready" in proc.log_path.read_text(errors="replace")
                or proc.popen.poll() is not None, 30, "worker start")
     if proc.popen.poll() is not None:

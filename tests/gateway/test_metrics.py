@@ -24,3 +24,23 @@ def test_notifier_metrics_exist(stack: Stack) -> None:
                  "notifier_fanout_latency_seconds_bucket", "notifier_replayed_total",
                  "notifier_slow_client_closes_total", "notifier_send_queue_frames"):
         assert name in text, name
+
+
+def test_worker_metrics_and_health(stack: Stack) -> None:
+    import uuid
+
+    from tests.harness import make_test_jpeg, wait_until
+
+    url = stack.images.add(f"/{uuid.uuid4().hex}.jpg", make_test_jpeg(seed=21))
+    r = httpx.post(stack.gateway.url + "/images/jobs",
+                   json={"user_id": "metrics-user", "image_url": url, "filters": ["x"], "intervention": "pixelate"})
+    assert r.status_code == 202
+    worker = f"http://127.0.0.1:{stack.worker.port}"
+
+    def counted() -> bool:
+        text = httpx.get(worker + "/metrics").text
+        return 'worker_jobs_total{actor="process_image",outcome="ok",queue="images_local"}' in text
+
+    wait_until(counted, 30, "a processed job in the worker's metrics")
+    assert "worker_job_seconds_bucket" in httpx.get(worker + "/metrics").text
+    assert httpx.get(worker + "/healthz").json() == {"status": "ok"}

@@ -39,8 +39,6 @@ from shared.config import Settings, load_settings
 
 log = logging.getLogger("notifier")
 
-MAX_SOCKETS_PER_USER = 32
-MAX_SOCKETS_PER_PROCESS = 25_000
 MAX_USER_ID_LEN = 256
 
 
@@ -87,10 +85,10 @@ async def socket_endpoint(websocket: WebSocket) -> None:
         metrics.auth_failures.inc()
         await websocket.close(CLOSE_UNAUTHORISED, str(exc)[:100])
         return
-    if hub.socket_count() >= MAX_SOCKETS_PER_PROCESS:
+    if hub.socket_count() >= settings.ws_max_sockets_per_process:
         await websocket.close(CLOSE_TRY_AGAIN, "notifier full, reconnect elsewhere")
         return
-    if len(hub.sockets.get(user_id, ())) >= MAX_SOCKETS_PER_USER:
+    if len(hub.sockets.get(user_id, ())) >= settings.ws_max_sockets_per_user:
         await websocket.close(CLOSE_POLICY, "too many sockets for this user")
         return
     conn = Connection(websocket, user_id, settings.ws_send_queue)

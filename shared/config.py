@@ -76,6 +76,12 @@ class Settings:
         "WS_HEARTBEAT_SECONDS", 15.0, "Interval of server pings; a socket silent for 2 intervals is closed."
     )
     ws_send_queue: int = _env_field("WS_SEND_QUEUE", 256, "Frames buffered per socket before it is closed.")
+    ws_max_sockets_per_user: int = _env_field(
+        "WS_MAX_SOCKETS_PER_USER", 32, "Sockets one user may hold on one notifier process (tabs, popup, ...)."
+    )
+    ws_max_sockets_per_process: int = _env_field(
+        "WS_MAX_SOCKETS_PER_PROCESS", 25_000, "Sockets one notifier process holds before refusing with 1013."
+    )
     ws_implementation: str = _env_field(
         "WS_IMPLEMENTATION", "websockets-sansio", "uvicorn's WebSocket protocol for the notifier (memory per socket)."
     )

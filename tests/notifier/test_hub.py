@@ -59,3 +59,21 @@ def test_answering_socket_stays_open(fast_heartbeat_notifier: Proc) -> None:
                 ws.send('{"type": "pong"}')
         ws.send('{"type": "ping"}')
         assert '"pong"' in ws.recv(timeout=2)
+
+
+def test_per_user_socket_limit(redis_url: str, tmp_path: Path) -> None:
+    proc = start_notifier(redis_url, tmp_path, name="notifier-limit", WS_MAX_SOCKETS_PER_USER="2")
+    try:
+        user = f"lim-{uuid.uuid4().hex[:6]}"
+        url = f"ws://127.0.0.1:{proc.port}/ws/{user}"
+        first, second = Socket(url), Socket(url)
+        for s in (first, second):
+            s.wait_for("connected")
+        third = Socket(url)
+        assert third.wait_closed() == 1008
+        other = Socket(f"ws://127.0.0.1:{proc.port}/ws/{user}-other")  # other users are unaffected
+        other.wait_for("connected")
+        for s in (first, second, other):
+            s.close()
+    finally:
+        proc.stop()

@@ -1,15 +1,12 @@
 """The chat on Gemini (Developer API): one ``generateContent`` per turn, JSON mode with a response schema.
 
-Client set-up (base URL, pinned ``v1beta``), error classes and retries follow
-``shared.moderation.gemini_provider``.
+Client set-up (base URL, pinned ``v1beta``), safety settings and error classes come from
+``shared.providers.gemini``, as for the moderation provider.
 """
 
 from __future__ import annotations
 
-import importlib
-
-from google import genai
-from google.genai import errors, types
+from google.genai import types
 
 from gateway.chat.prompt import (
     GEMINI_RESPONSE_SCHEMA,
@@ -20,38 +17,9 @@ from gateway.chat.prompt import (
     user_message_text,
 )
 from gateway.chat.retry import call_within
-from shared.moderation.prompt import Retryable, RetryPolicy, retry_after_seconds
 from shared.moderation.types import ProviderError
-
-# Pinned so the wire path (/v1beta/models/{model}:generateContent) does not move with the SDK's default.
-API_VERSION = "v1beta"
-_RETRY_STATUSES = frozenset({408, 429})
-
-# People describe exactly what hurts them ("graphic self-harm photos"); default safety blocking would
-# refuse to talk about the very things a filter is for. The answer is only ever a filter description.
-_SAFETY = [
-    types.SafetySetting(category=category, threshold=types.HarmBlockThreshold.BLOCK_NONE)
-    for category in (
-        types.HarmCategory.HARM_CATEGORY_HARASSMENT,
-        types.HarmCategory.HARM_CATEGORY_HATE_SPEECH,
-        types.HarmCategory.HARM_CATEGORY_SEXUALLY_EXPLICIT,
-        types.HarmCategory.HARM_CATEGORY_DANGEROUS_CONTENT,
-    )
-]
-
-
-def _transport_errors() -> tuple[type[BaseException], ...]:
-    """Network-level failures of whichever HTTP library google-genai uses (httpx or httpx2)."""
-    found: list[type[BaseException]] = []
-    for module_name in ("httpx", "httpx2"):
-        try:
-            found.append(importlib.import_module(module_name).TransportError)
-        except ImportError:
-            continue
-    return tuple(found)
-
-
-_TRANSPORT_ERRORS = _transport_errors()
+from shared.providers import gemini
+from shared.providers.retry import RetryPolicy, attempt_error
 
 
 class GeminiChat:
@@ -73,12 +41,7 @@ class GeminiChat:
         self.timeout = timeout
         self.policy = policy or RetryPolicy(max_retries=2, backoff_base=0.5)
         self._temperature = temperature
-        # enterprise=False: the Developer API with an API key; retry_options unset: the SDK never retries.
-        self._client = genai.Client(
-            enterprise=False,
-            api_key=api_key,
-            http_options=types.HttpOptions(base_url=base_url or None, api_version=API_VERSION),
-        )
+        self._client = gemini.client(api_key, base_url)  # the SDK never retries; call_within does
 
     async def answer(self, request: ModelRequest) -> str:
         contents = _contents(request)
@@ -97,24 +60,17 @@ class GeminiChat:
             response_mime_type="application/json",
             response_schema=GEMINI_RESPONSE_SCHEMA,
             temperature=self._temperature,
-            safety_settings=_SAFETY,
-            # Per-request options merge into the client's, so base_url and api_version survive.
-            http_options=types.HttpOptions(timeout=max(1, int(time_left * 1000))),
+            # People describe exactly what hurts them ("graphic self-harm photos"); default safety blocking would
+            # refuse to talk about the very things a filter is for. The answer is only ever a filter description.
+            safety_settings=gemini.SAFETY_OFF,
+            http_options=gemini.timeout_options(time_left),
         )
         try:
             response = await self._client.aio.models.generate_content(
                 model=self.model, contents=contents, config=config
             )
-        except errors.APIError as exc:
-            status = exc.code
-            if status in _RETRY_STATUSES or (isinstance(status, int) and status >= 500):
-                headers = getattr(getattr(exc, "response", None), "headers", None)
-                raise Retryable(f"HTTP {status} {exc.status}", retry_after_seconds(headers)) from exc
-            raise ProviderError(f"gemini: HTTP {status} {exc.status}: {exc.message}") from exc
-        except _TRANSPORT_ERRORS as exc:  # timeouts, refused or dropped connections
-            raise Retryable(f"{type(exc).__name__}: {exc}") from exc
-        except Exception as exc:  # a reply the SDK cannot make sense of: not worth a retry
-            raise ProviderError(f"gemini: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # 408/429/5xx and network errors are Retryable; the rest ProviderError
+            raise attempt_error(self.name, gemini.classify_error(exc)) from exc
         return _reply_text(response)
 
 

@@ -1,15 +1,12 @@
 """The chat on OpenAI (or any OpenAI-compatible endpoint): one chat completion per turn, structured output.
 
-Client set-up, error classes and retries follow ``shared.moderation.openai_provider``.
+Client set-up and error classes come from ``shared.providers.openai``, as for the moderation provider.
 """
 
 from __future__ import annotations
 
 import base64
 from typing import Any
-
-import openai
-from openai import AsyncOpenAI
 
 from gateway.chat.prompt import (
     RESPONSE_SCHEMA,
@@ -21,16 +18,15 @@ from gateway.chat.prompt import (
     user_message_text,
 )
 from gateway.chat.retry import call_within
-from shared.moderation.prompt import Retryable, RetryPolicy, retry_after_seconds
 from shared.moderation.types import ProviderError
+from shared.providers.openai import async_client, classify_error
+from shared.providers.retry import RetryPolicy, attempt_error
 
 RESPONSE_FORMAT: dict[str, Any] = {
     "type": "json_schema",
     "json_schema": {"name": SCHEMA_NAME, "strict": True, "schema": RESPONSE_SCHEMA},
 }
 MAX_OUTPUT_TOKENS = 1000
-# Statuses worth another attempt (the set the SDK itself would retry), as in the moderation provider.
-_RETRY_STATUSES = frozenset({408, 409, 429})
 
 
 class OpenAIChat:
@@ -53,7 +49,7 @@ class OpenAIChat:
         self.policy = policy or RetryPolicy(max_retries=2, backoff_base=0.5)
         self._temperature = temperature
         # The SDK's own retries are off: call_within retries inside the deadline and honours Retry-After.
-        self._client = AsyncOpenAI(api_key=api_key, base_url=base_url or None, timeout=timeout, max_retries=0)
+        self._client = async_client(api_key, base_url, timeout)
 
     async def answer(self, request: ModelRequest) -> str:
         messages = _messages(request)
@@ -73,15 +69,8 @@ class OpenAIChat:
                 timeout=time_left,
                 **extra,
             )
-        except openai.APIStatusError as exc:
-            status = exc.status_code
-            if status in _RETRY_STATUSES or status >= 500:
-                raise Retryable(f"HTTP {status}", retry_after_seconds(exc.response.headers)) from exc
-            raise ProviderError(f"openai: HTTP {status}: {exc.message}") from exc
-        except openai.APIConnectionError as exc:  # includes APITimeoutError
-            raise Retryable(f"{type(exc).__name__}: {exc}") from exc
-        except Exception as exc:  # a reply the SDK cannot make sense of: not worth a retry
-            raise ProviderError(f"openai: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # 408/409/429/5xx and network errors are Retryable; the rest ProviderError
+            raise attempt_error(self.name, classify_error(exc)) from exc
         return _reply_text(completion)
 
 

@@ -1,6 +1,6 @@
 """One chat model call within a deadline: retried on 429/5xx/network errors, honouring Retry-After.
 
-The same policy types as the moderation providers (``shared.moderation.prompt``), so both back off alike.
+The same policy types as the moderation providers (``shared.providers.retry``), so both back off alike.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from shared.moderation.prompt import Retryable, RetryPolicy
 from shared.moderation.types import ProviderError
+from shared.providers.retry import Retryable, RetryPolicy
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from shared.providers.errors import Failure
+
 T = TypeVar("T")
 
 # An attempt with less time than this left is not started: it could only time out.
@@ -39,6 +41,14 @@ class CloudTransient(CloudError):
 
 class CloudRefused(CloudError):
     """4xx, safety refusals, unusable replies: retrying the same request cannot help."""
+
+
+def cloud_error(provider: str, failure: Failure) -> CloudError:
+    """A classified SDK failure (``shared.providers``) as ``CloudTransient`` or ``CloudRefused``."""
+    reason = f"{provider}: {failure.summary}"
+    if failure.retryable:
+        return CloudTransient(reason, failure.retry_after)
+    return CloudRefused(reason)
 
 
 class Gate:

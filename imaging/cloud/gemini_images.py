@@ -4,53 +4,30 @@
   and the source image as an inline part (replacement, inpainting, stylize).
 * ``judge``: the vision question (``vision.py``) in JSON mode, boxes in Gemini's native 0-1000 form.
 
-The client is pointed like the moderation provider's: ``HttpOptions(base_url, api_version="v1beta")``,
-no SDK retries; ``calls.call_with_retries`` retries within the job's deadline.
+The client comes from ``shared.providers.gemini``, as the moderation provider's does (``base_url``,
+``api_version="v1beta"``, no SDK retries); ``calls.call_with_retries`` retries within the job's deadline.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from google import genai
-from google.genai import errors, types
+from google.genai import types
 
 from imaging.cloud import vision
-from imaging.cloud.calls import CloudRefused, CloudTransient, Gate, RetryPolicy, call_with_retries
-from shared.moderation.prompt import retry_after_seconds
+from imaging.cloud.calls import CloudRefused, Gate, RetryPolicy, call_with_retries, cloud_error
+from shared.providers import gemini
 
 T = TypeVar("T")
 
-API_VERSION = "v1beta"
-_RETRY_STATUSES = frozenset({408, 429})
-
-
-def _transport_errors() -> tuple[type[BaseException], ...]:
-    """Network-level failures of whichever HTTP library google-genai uses (httpx or httpx2)."""
-    found: list[type[BaseException]] = []
-    for module_name in ("httpx", "httpx2"):
-        try:
-            found.append(importlib.import_module(module_name).TransportError)
-        except (ImportError, AttributeError):
-            continue
-    return tuple(found)
-
-
-_TRANSPORT_ERRORS = _transport_errors()
 _NO_TOOLS = types.AutomaticFunctionCallingConfig(disable=True)  # no tools are passed; spares a log line per call
 
 # The images are disturbing by definition (that is why they are being edited); default blocking would
 # refuse exactly the edits that matter. Sexual content keeps Gemini's default.
-_SAFETY = [
-    types.SafetySetting(category=category, threshold=types.HarmBlockThreshold.BLOCK_NONE)
-    for category in (
-        types.HarmCategory.HARM_CATEGORY_HARASSMENT,
-        types.HarmCategory.HARM_CATEGORY_HATE_SPEECH,
-        types.HarmCategory.HARM_CATEGORY_DANGEROUS_CONTENT,
-    )
-]
+_SAFETY = gemini.safety_off(
+    c for c in gemini.HARM_CATEGORIES if c != types.HarmCategory.HARM_CATEGORY_SEXUALLY_EXPLICIT
+)
 
 
 class GeminiImages:
@@ -76,17 +53,13 @@ class GeminiImages:
         self.vision_gate = Gate("gemini vision", concurrency)
         self.policy = policy
         self.request_timeout = request_timeout
-        self._client = genai.Client(
-            enterprise=False,
-            api_key=api_key,
-            http_options=types.HttpOptions(base_url=base_url or None, api_version=API_VERSION),
-        )
+        self._client = gemini.client(api_key, base_url)
 
     def close(self) -> None:
         self._client.close()
 
     def _timeout(self, left: float) -> types.HttpOptions:
-        return types.HttpOptions(timeout=max(1000, int(min(left, self.request_timeout) * 1000)))
+        return gemini.timeout_options(min(left, self.request_timeout), at_least_ms=1000)
 
     def generate(self, image: bytes, mime: str, prompt: str, *, deadline: float) -> tuple[bytes, str]:
         """The edited image: (bytes, mime) of the first inline image part of the reply."""
@@ -145,16 +118,8 @@ class GeminiImages:
     def _call(request: Callable[[], T]) -> T:
         try:
             return request()
-        except errors.APIError as exc:
-            status = exc.code
-            if status in _RETRY_STATUSES or (isinstance(status, int) and status >= 500):
-                headers = getattr(getattr(exc, "response", None), "headers", None)
-                raise CloudTransient(f"gemini: HTTP {status}", retry_after_seconds(headers)) from exc
-            raise CloudRefused(f"gemini: HTTP {status}") from exc
-        except _TRANSPORT_ERRORS as exc:  # timeouts, refused or dropped connections
-            raise CloudTransient(f"gemini: {type(exc).__name__}") from exc
-        except Exception as exc:  # an SDK that cannot make sense of the reply
-            raise CloudRefused(f"gemini: {type(exc).__name__}") from exc
+        except Exception as exc:  # 408/429/5xx and network errors are CloudTransient; the rest CloudRefused
+            raise cloud_error("gemini", gemini.classify_error(exc)) from exc
 
 
 def _parts(response: types.GenerateContentResponse) -> list[types.Part]:

@@ -15,16 +15,12 @@ import binascii
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-import openai
-from openai import OpenAI
-
 from imaging.cloud import vision
-from imaging.cloud.calls import CloudRefused, CloudTransient, Gate, RetryPolicy, call_with_retries
-from shared.moderation.prompt import retry_after_seconds
+from imaging.cloud.calls import CloudRefused, Gate, RetryPolicy, call_with_retries, cloud_error
+from shared.providers.openai import classify_error, sync_client
 
 T = TypeVar("T")
 
-_RETRY_STATUSES = frozenset({408, 409, 429})
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
 VISION_FORMAT: dict[str, Any] = {
@@ -56,7 +52,7 @@ class OpenAIImages:
         self.vision_gate = Gate("openai vision", concurrency)
         self.policy = policy
         self.request_timeout = request_timeout
-        self._client = OpenAI(api_key=api_key, base_url=base_url or None, timeout=request_timeout, max_retries=0)
+        self._client = sync_client(api_key, base_url, request_timeout)
 
     def close(self) -> None:
         self._client.close()
@@ -123,12 +119,5 @@ class OpenAIImages:
     def _call(request: Callable[[], T]) -> T:
         try:
             return request()
-        except openai.APIStatusError as exc:
-            status = exc.status_code
-            if status in _RETRY_STATUSES or status >= 500:
-                raise CloudTransient(f"openai: HTTP {status}", retry_after_seconds(exc.response.headers)) from exc
-            raise CloudRefused(f"openai: HTTP {status}") from exc
-        except openai.APIConnectionError as exc:  # includes APITimeoutError
-            raise CloudTransient(f"openai: {type(exc).__name__}") from exc
-        except Exception as exc:  # an SDK that cannot make sense of the reply
-            raise CloudRefused(f"openai: {type(exc).__name__}") from exc
+        except Exception as exc:  # 408/409/429/5xx and network errors are CloudTransient; the rest CloudRefused
+            raise cloud_error("openai", classify_error(exc)) from exc

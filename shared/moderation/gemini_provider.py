@@ -5,60 +5,20 @@ The reply is constrained by ``response_schema`` (JSON mode), then checked again 
 
 from __future__ import annotations
 
-import importlib
 import logging
-import re
 
-from google import genai
-from google.genai import errors, types
+from google.genai import types
 
 from shared.models import Filter
-from shared.moderation.prompt import (
-    GEMINI_RESPONSE_SCHEMA,
-    MAX_CHARS_PER_REQUEST,
-    SYSTEM_PROMPT,
-    PageJudge,
-    Retryable,
-    RetryPolicy,
-    retry_after_seconds,
-)
+from shared.moderation.prompt import GEMINI_RESPONSE_SCHEMA, MAX_CHARS_PER_REQUEST, SYSTEM_PROMPT, PageJudge
 from shared.moderation.types import Post, PostVerdict, ProviderError
+from shared.providers import gemini
+from shared.providers.retry import RetryPolicy, attempt_error
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "gemini-2.5-flash"
 DEFAULT_TIMEOUT = 15.0
-# google-genai 3.x defaults to "v1"; pinned so the wire path (/v1beta/models/{model}:generateContent) does not
-# change under us with an SDK upgrade or a GOOGLE_GENAI_API_VERSION in the environment.
-API_VERSION = "v1beta"
-_RETRY_STATUSES = frozenset({408, 429})
-
-
-def _transport_errors() -> tuple[type[BaseException], ...]:
-    """Network-level failures of whichever HTTP library google-genai picked (httpx or httpx2)."""
-    found: list[type[BaseException]] = []
-    for module_name in ("httpx", "httpx2"):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        found.append(module.TransportError)
-    return tuple(found)
-
-
-_TRANSPORT_ERRORS = _transport_errors()
-
-# A moderation classifier has to read the very content it is asked to flag; Gemini's default safety
-# blocking would otherwise return no text for exactly the posts that matter.
-_SAFETY = [
-    types.SafetySetting(category=category, threshold=types.HarmBlockThreshold.BLOCK_NONE)
-    for category in (
-        types.HarmCategory.HARM_CATEGORY_HARASSMENT,
-        types.HarmCategory.HARM_CATEGORY_HATE_SPEECH,
-        types.HarmCategory.HARM_CATEGORY_SEXUALLY_EXPLICIT,
-        types.HarmCategory.HARM_CATEGORY_DANGEROUS_CONTENT,
-    )
-]
 
 
 class GeminiProvider:
@@ -89,13 +49,8 @@ class GeminiProvider:
             raise ValueError("GeminiProvider needs an API key")
         self.model = model
         self._temperature = temperature
-        # enterprise=False: the Developer API with an API key, whatever GOOGLE_GENAI_USE_VERTEXAI says.
-        # retry_options unset means the SDK never retries; PageJudge does, within the page deadline.
-        self._client = genai.Client(
-            enterprise=False,
-            api_key=api_key,
-            http_options=types.HttpOptions(base_url=base_url or None, api_version=API_VERSION),
-        )
+        # The SDK never retries; PageJudge does, within the page deadline.
+        self._client = gemini.client(api_key, base_url)
         self._pages = PageJudge(
             self.name,
             self._complete,
@@ -118,37 +73,16 @@ class GeminiProvider:
             response_mime_type="application/json",
             response_schema=GEMINI_RESPONSE_SCHEMA,
             temperature=self._temperature,
-            safety_settings=_SAFETY,
-            # Per-request options are merged into the client's, so base_url and api_version survive.
-            http_options=types.HttpOptions(timeout=max(1, int(time_left * 1000))),
+            # A moderation classifier has to read the very content it is asked to flag; Gemini's default
+            # safety blocking would otherwise return no text for exactly the posts that matter.
+            safety_settings=gemini.SAFETY_OFF,
+            http_options=gemini.timeout_options(time_left),
         )
         try:
             response = await self._client.aio.models.generate_content(model=self.model, contents=message, config=config)
-        except errors.APIError as exc:
-            status = exc.code
-            if status in _RETRY_STATUSES or (isinstance(status, int) and status >= 500):
-                raise Retryable(f"HTTP {status} {exc.status}", _retry_delay(exc)) from exc
-            raise ProviderError(f"gemini: HTTP {status} {exc.status}: {exc.message}") from exc
-        except _TRANSPORT_ERRORS as exc:  # timeouts, refused or dropped connections
-            raise Retryable(f"{type(exc).__name__}: {exc}") from exc
-        except Exception as exc:  # an SDK that cannot make sense of the reply: not worth a retry
-            raise ProviderError(f"gemini: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # 408/429/5xx (waiting as RetryInfo says) and network errors are Retryable
+            raise attempt_error(self.name, gemini.classify_error(exc, retry_info=True)) from exc
         return _text(response)
-
-
-def _retry_delay(exc: errors.APIError) -> float | None:
-    """Retry-After header if any, else the ``google.rpc.RetryInfo`` delay Gemini puts in 429 bodies."""
-    response = getattr(exc, "response", None)
-    delay = retry_after_seconds(getattr(response, "headers", None))
-    if delay is not None:
-        return delay
-    details = exc.details.get("error", exc.details) if isinstance(exc.details, dict) else {}
-    for item in details.get("details", []) if isinstance(details, dict) else []:
-        if isinstance(item, dict) and str(item.get("@type", "")).endswith("RetryInfo"):
-            found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)s\s*", str(item.get("retryDelay", "")))
-            if found:
-                return float(found.group(1))
-    return None
 
 
 def _text(response: types.GenerateContentResponse) -> str:

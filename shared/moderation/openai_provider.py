@@ -9,28 +9,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import openai
-from openai import AsyncOpenAI
-
 from shared.models import Filter
-from shared.moderation.prompt import (
-    MAX_CHARS_PER_REQUEST,
-    RESPONSE_SCHEMA,
-    SCHEMA_NAME,
-    SYSTEM_PROMPT,
-    PageJudge,
-    Retryable,
-    RetryPolicy,
-    retry_after_seconds,
-)
+from shared.moderation.prompt import MAX_CHARS_PER_REQUEST, RESPONSE_SCHEMA, SCHEMA_NAME, SYSTEM_PROMPT, PageJudge
 from shared.moderation.types import Post, PostVerdict, ProviderError
+from shared.providers.openai import async_client, classify_error
+from shared.providers.retry import RetryPolicy, attempt_error
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_TIMEOUT = 15.0
-# Statuses worth another attempt (the same set the SDK itself would retry); everything else is our fault.
-_RETRY_STATUSES = frozenset({408, 409, 429})
 
 RESPONSE_FORMAT: dict[str, Any] = {
     "type": "json_schema",
@@ -67,7 +55,7 @@ class OpenAIProvider:
         self.model = model
         self._temperature = temperature
         # The SDK's own retries are off: PageJudge retries within the page deadline and honours Retry-After.
-        self._client = AsyncOpenAI(api_key=api_key, base_url=base_url or None, timeout=timeout, max_retries=0)
+        self._client = async_client(api_key, base_url, timeout)
         self._pages = PageJudge(
             self.name,
             self._complete,
@@ -97,15 +85,8 @@ class OpenAIProvider:
                 timeout=time_left,
                 **extra,
             )
-        except openai.APIStatusError as exc:
-            status = exc.status_code
-            if status in _RETRY_STATUSES or status >= 500:
-                raise Retryable(f"HTTP {status}", retry_after_seconds(exc.response.headers)) from exc
-            raise ProviderError(f"openai: HTTP {status}: {exc.message}") from exc
-        except openai.APIConnectionError as exc:  # includes APITimeoutError
-            raise Retryable(f"{type(exc).__name__}: {exc}") from exc
-        except Exception as exc:  # an SDK that cannot make sense of the reply: not worth a retry
-            raise ProviderError(f"openai: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # 408/409/429/5xx and network errors are Retryable; the rest ProviderError
+            raise attempt_error(self.name, classify_error(exc)) from exc
         return _content(completion)
 
 

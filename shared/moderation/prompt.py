@@ -6,26 +6,24 @@ untrusted (it may hallucinate ids, paraphrase spans, or have been steered by a p
 reaches the feed without being checked against the posts and filters we actually sent.
 
 The retry/deadline loop shared by the providers (``PageJudge``) lives here too, because both provider
-modules need it and neither should import the other.
+modules need it and neither should import the other; its ``Retryable`` and ``RetryPolicy`` come from
+``shared.providers.retry``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import math
-import random
 import re
-import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from shared.models import Filter
 from shared.moderation.types import Match, Post, PostVerdict, ProviderError
+from shared.providers.retry import Retryable, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -365,49 +363,6 @@ def parse_results(raw_json: str, posts: list[Post], filters: list[Filter]) -> di
 
 
 # --- one page, as few calls as possible, within a deadline --------------------------------------------------
-
-
-class Retryable(Exception):
-    """Raised by a provider's single attempt when another attempt may succeed (429, 5xx, network)."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds the server asked us to wait: ``retry-after-ms`` (OpenAI), ``Retry-After`` seconds or date."""
-    if not headers:
-        return None
-    try:
-        if (ms := headers.get("retry-after-ms")) is not None:
-            return max(0.0, float(ms) / 1000)
-        value = headers.get("retry-after")
-        if value is None:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            when = email.utils.parsedate_to_datetime(value)
-            return max(0.0, when.timestamp() - time.time())
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_retries: int = 2
-    backoff_base: float = 0.5
-    backoff_max: float = 8.0
-    retry_after_max: float = 30.0
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, self.retry_after_max)
-        # Exponential with "equal jitter": spread concurrent clients apart but never retry instantly.
-        ceiling = min(self.backoff_max, self.backoff_base * 2**attempt)
-        return random.uniform(ceiling / 2, ceiling)
-
 
 # One attempt: (user message, seconds left) -> the model's raw JSON text. Raises Retryable or ProviderError.
 Attempt = Callable[[str, float], Awaitable[str]]

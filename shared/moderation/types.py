@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+# Defined with the rest of the provider plumbing; re-exported here, where moderation code has always found it.
+from shared.providers.errors import ProviderError as ProviderError
+
 MatchSource = Literal["text", "image"]
 
 
@@ -49,7 +52,3 @@ class PostVerdict:
     @property
     def matched_filter_ids(self) -> list[int]:
         return sorted({m.filter_id for m in self.matches})
-
-
-class ProviderError(Exception):
-    """A provider could not judge a page (bad input, remote failure, unparseable reply)."""

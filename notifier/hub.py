@@ -73,6 +73,7 @@ class Hub:
         self._reader: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()  # serialises subscribe/unsubscribe with reconnects
         self._repairing: set[Connection] = set()
+        self._sockets = 0
         self.connected = asyncio.Event()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -115,9 +116,12 @@ class Hub:
         connection and flushed after the replay, without duplicates."""
         conn.replaying = True
         async with self._lock:
-            first = not self.sockets.get(conn.user_id)
-            self.sockets[conn.user_id].add(conn)
-            self._count()
+            conns = self.sockets[conn.user_id]
+            first = not conns
+            if conn not in conns:
+                conns.add(conn)
+                self._sockets += 1
+                self._count()
             if first and self._pubsub is not None:
                 try:
                     await self._pubsub.subscribe(keys.user_channel(conn.user_id))
@@ -184,9 +188,10 @@ class Hub:
     async def detach(self, conn: Connection) -> None:
         async with self._lock:
             conns = self.sockets.get(conn.user_id)
-            if conns is None:
+            if conns is None or conn not in conns:
                 return
             conns.discard(conn)
+            self._sockets -= 1
             if not conns:
                 del self.sockets[conn.user_id]
                 if self._pubsub is not None:
@@ -195,11 +200,12 @@ class Hub:
             self._count()
 
     def _count(self) -> None:
-        metrics.sockets.set(self.socket_count())
+        metrics.sockets.set(self._sockets)
         metrics.users.set(len(self.sockets))
 
     def socket_count(self) -> int:
-        return sum(len(c) for c in self.sockets.values())
+        # Kept as a counter: summing over every user on each connect made connect storms quadratic.
+        return self._sockets
 
     def all_connections(self) -> list[Connection]:
         return [c for conns in self.sockets.values() for c in conns]

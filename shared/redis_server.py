@@ -65,7 +65,9 @@ class EmbeddedRedis:
             "--loglevel", "warning",
         ]
         log = open(self.data_dir / "redis.log", "ab")
-        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        # Its own session: a Ctrl-C in the terminal must not stop Redis before the processes using
+        # it have shut down; whoever started it stops it last.
+        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

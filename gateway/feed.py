@@ -48,6 +48,8 @@ async def off_loop_if_large(size: int, func: Callable[..., T], *args: Any) -> T:
 
 def render(doc: FeedDocument, edits: dict[str, PostEdit], url: str) -> str:
     return doc.render(edits, shift_cursor_for=url)
+
+
 IMAGE_QUEUE_CONCURRENCY = 16
 
 
@@ -140,6 +142,29 @@ async def image_configs(
     return configs
 
 
+async def queue_images(
+    queue: ImageQueue, user_id: str, posts: list[FeedPost], plans: dict[str, PostPlan], image_filters: list[str]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Image marker configs by post id, for the posts whose plan has an image intervention.
+    A post whose jobs cannot be queued keeps its images untouched (logged), never fails the feed."""
+    limit = asyncio.Semaphore(IMAGE_QUEUE_CONCURRENCY)
+    tasks: dict[str, asyncio.Task[dict[str, dict[str, Any]]]] = {}
+    for post in posts:
+        plan = plans.get(post.id)
+        if plan is not None and plan.image_filter is not None:
+            context = " ".join(x for x in (post.title, post.body, *post.image_alts) if x)
+            tasks[post.id] = asyncio.create_task(
+                image_configs(queue, user_id, post, plan, context, image_filters, limit)
+            )
+    results: dict[str, dict[str, dict[str, Any]]] = {}
+    for post_id, outcome in zip(tasks, await asyncio.gather(*tasks.values(), return_exceptions=True), strict=True):
+        if isinstance(outcome, BaseException):
+            log.warning("could not queue images of post %s: %s", post_id, outcome)
+        else:
+            results[post_id] = outcome
+    return results
+
+
 async def get_feed(request: Request) -> JSONResponse:
     started = time.perf_counter()
     data = await read_json_object(request, request.app.state.settings.max_body_bytes)
@@ -169,43 +194,26 @@ async def get_feed(request: Request) -> JSONResponse:
     if judgement.fallback:
         metrics.provider_fallbacks.inc()
     by_id = {f.id: f for f in filters}
-    queue: ImageQueue = request.app.state.image_queue
-    limit = asyncio.Semaphore(IMAGE_QUEUE_CONCURRENCY)
+    plans = {
+        post.id: plan_post(verdict, by_id, can_rewrite=judge.provider.can_rewrite, has_images=bool(post.image_urls))
+        for post in feed_posts
+        if (verdict := judgement.verdicts.get(post.id)) is not None and verdict.matches
+    }
+    image_filters = [f.filter_text for f in filters if f.applies_to_images()]
+    images = await queue_images(request.app.state.image_queue, user_id, feed_posts, plans, image_filters)
     edits: dict[str, PostEdit] = {}
     post_reports: list[dict[str, Any]] = []
-    image_tasks: dict[str, asyncio.Task[dict[str, dict[str, Any]]]] = {}
-    plans: dict[str, PostPlan] = {}
-    image_filters = [f.filter_text for f in filters if f.applies_to_images()]
-    for post in feed_posts:
-        verdict = judgement.verdicts.get(post.id)
-        if verdict is None or not verdict.matches:
-            continue
-        plan = plan_post(verdict, by_id, can_rewrite=judge.provider.can_rewrite, has_images=bool(post.image_urls))
-        plans[post.id] = plan
-        if plan.image_filter is not None:
-            context = " ".join(x for x in (post.title, post.body, *post.image_alts) if x)
-            image_tasks[post.id] = asyncio.create_task(
-                image_configs(queue, user_id, post, plan, context, image_filters, limit)
-            )
-    image_results: dict[str, dict[str, dict[str, Any]]] = {}
-    if image_tasks:
-        done = await asyncio.gather(*image_tasks.values(), return_exceptions=True)
-        for post_id, outcome in zip(image_tasks, done, strict=True):
-            if isinstance(outcome, BaseException):
-                log.warning("could not queue images of post %s: %s", post_id, outcome)
-            else:
-                image_results[post_id] = outcome
     for post_id, plan in plans.items():
-        images = image_results.get(post_id, {})
-        edit = PostEdit(title=plan.title, body=plan.body, images=images)
+        configs = images.get(post_id, {})
+        edit = PostEdit(title=plan.title, body=plan.body, images=configs)
         if not edit.is_empty():
             edits[post_id] = edit
         post_reports.append({
             "post_id": post_id,
             "matches": plan.matches,
             "text_intervention": plan.text_intervention,
-            "image_intervention": plan.image_intervention if images else None,
-            "images": {u: c["status"] for u, c in images.items()},
+            "image_intervention": plan.image_intervention if configs else None,
+            "images": {u: c["status"] for u, c in configs.items()},
             "notes": plan.notes,
         })
     body = await off_loop_if_large(len(raw), render, doc, edits, url)

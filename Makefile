@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint bench eval soak clean chromium
+.PHONY: run test install lint bench eval soak clean chromium cluster-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ soak: $(STAMP)
 ## Playwright drives this binary: `playwright install` (a browser download) is never used.
 chromium:
 	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+## Debian's redis-server (7.x: sharded pub/sub) and rabbitmq-server for the cluster and RabbitMQ tests
+## (tests/cluster) and `make run-cluster`; needs root. Without them those tests are skipped, saying why.
+cluster-deps:
+	(test -x /usr/bin/redis-server && test -x /usr/lib/rabbitmq/bin/rabbitmq-server) || \
+	  (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server rabbitmq-server)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

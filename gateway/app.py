@@ -91,9 +91,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         client = redisconn.async_client(settings.require_redis_url())
-        broker = jobqueue.make_broker(settings.require_redis_url(), middleware=[])
+        broker = jobqueue.make_broker(settings.queue_broker_url(), middleware=[])
         app.state.settings = settings
         app.state.redis = client
+        app.state.broker = broker
         app.state.filters = FilterStore(client)
         app.state.image_queue = ImageQueue(client, broker, settings.job_ttl_seconds)
         provider = make_provider(settings)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 import anyio
+import dramatiq
 import redis.asyncio as aioredis
-from dramatiq.brokers.redis import RedisBroker
 
 from shared import imagejobs, keys
 from shared.imagejobs import ImageJob, WaitOutcome
@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 
 class ImageQueue:
-    def __init__(self, client: aioredis.Redis, broker: RedisBroker, job_ttl: int) -> None:
+    def __init__(self, client: aioredis.Redis, broker: dramatiq.Broker, job_ttl: int) -> None:
         self.redis = client
         self.broker = broker
         self.job_ttl = job_ttl

@@ -1,18 +1,22 @@
 """Prometheus metrics of one gateway process (served at /metrics), and the middleware that
-times requests. Queue depths are read from Redis when scraped."""
+times requests. Queue depths are read from the queue broker (Redis or RabbitMQ) when scraped."""
 
 from __future__ import annotations
 
 import time
 
+import anyio
 import redis
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.errors import DramatiqError
+from pika.exceptions import AMQPError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.jobqueue import CLOUD_QUEUE, LOCAL_QUEUE, NAMESPACE
+from shared.jobqueue import CLOUD_QUEUE, LOCAL_QUEUE, NAMESPACE, rabbitmq_queue_counts
 
 registry = CollectorRegistry()
 
@@ -67,12 +71,16 @@ class RequestMetrics:
 
 async def metrics_endpoint(request: Request) -> Response:
     client = request.app.state.redis
+    broker = getattr(request.app.state, "broker", None)
     try:
         for queue in (LOCAL_QUEUE, CLOUD_QUEUE):
-            depth = await client.llen(f"{NAMESPACE}:{queue}")
-            delayed = await client.llen(f"{NAMESPACE}:{queue}.DQ")  # retries waiting for their backoff
+            if broker is not None and not isinstance(broker, RedisBroker):
+                depth, delayed, _dead = await anyio.to_thread.run_sync(rabbitmq_queue_counts, broker, queue)
+            else:
+                depth = await client.llen(f"{NAMESPACE}:{queue}")
+                delayed = await client.llen(f"{NAMESPACE}:{queue}.DQ")  # retries waiting for their backoff
             queue_depth.labels(queue).set(depth)
             queue_depth.labels(queue + ".delayed").set(delayed)
-    except (redis.ConnectionError, redis.TimeoutError):
+    except (redis.ConnectionError, redis.TimeoutError, AMQPError, DramatiqError):
         pass  # the scrape still answers; depths keep their last values
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -25,7 +25,7 @@ QUEUE_TIME_LIMITS_MS = {
     jobqueue.CLOUD_QUEUE: settings.cloud_job_time_limit_ms,
 }
 
-broker = jobqueue.make_broker(settings.require_redis_url())
+broker = jobqueue.make_broker(settings.queue_broker_url())
 redis_client = redisconn.sync_client(settings.require_redis_url())
 broker.add_middleware(CurrentMessage())
 broker.add_middleware(JobMetrics(), before=Retries)  # after-hooks run in reverse: sees message.failed

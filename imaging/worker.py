@@ -19,6 +19,7 @@ import signal
 import threading
 
 import dramatiq
+from dramatiq.brokers.redis import RedisBroker
 
 from imaging import actors, metrics
 from imaging.broker import broker, redis_client, settings
@@ -42,8 +43,11 @@ def main() -> None:
     ]
     for pool in pools:
         pool.start()
-    sweeper = Sweeper(broker)
-    sweeper.start()
+    # Only Dramatiq's Redis broker needs the sweeper: RabbitMQ requeues a dead worker's
+    # unacknowledged messages itself when its connection drops.
+    sweeper = Sweeper(broker) if isinstance(broker, RedisBroker) else None
+    if sweeper is not None:
+        sweeper.start()
     try:
         http = metrics.serve(settings.worker_metrics_port, redis_client, lambda: not stop.is_set())
     except OSError as exc:  # another worker on this machine has the port: run without it
@@ -60,7 +64,8 @@ def main() -> None:
     log.info("stopping: finishing running jobs")
     if http is not None:
         http.shutdown()
-    sweeper.stop()
+    if sweeper is not None:
+        sweeper.stop()
     for pool in pools:
         pool.stop(timeout=30_000)
     broker.close()

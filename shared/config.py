@@ -26,6 +26,16 @@ def _env_field(env: str, default: object, doc: str) -> object:
 @dataclass(frozen=True)
 class Settings:
     redis_url: str = _env_field("REDIS_URL", "", "Redis server. Empty: `make run` starts an embedded one.")
+    redis_cluster: bool = _env_field(
+        "REDIS_CLUSTER", False,
+        "`1`: REDIS_URL names one node of a Redis Cluster (7+), the rest is discovered; events use sharded "
+        "pub/sub. Needs a BROKER_URL (Dramatiq's Redis broker does not run on a cluster).",
+    )
+    broker_url: str = _env_field(
+        "BROKER_URL", "",
+        "Where image jobs are queued: empty uses REDIS_URL (Dramatiq's Redis broker); "
+        "`amqp://user:pass@host:port/vhost` uses RabbitMQ (durable queues, confirmed publishes).",
+    )
     gateway_port: int = _env_field("GATEWAY_PORT", 8001, "Port of the HTTP gateway.")
     notifier_port: int = _env_field("NOTIFIER_PORT", 8010, "Port of the WebSocket notifier.")
     bind_host: str = _env_field("BIND_HOST", "127.0.0.1", "Address the gateway and notifier bind to.")
@@ -198,6 +208,10 @@ class Settings:
             raise ConfigError("REDIS_URL is not set (make run starts an embedded Redis and sets it)")
         return self.redis_url
 
+    def queue_broker_url(self) -> str:
+        """The image queue's broker: BROKER_URL, or the Redis of everything else."""
+        return self.broker_url or self.require_redis_url()
+
 
 def _coerce(name: str, raw: str, kind: type) -> object:
     try:
@@ -224,6 +238,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"AUTH_MODE must be 'open' or 'token', not {settings.auth_mode!r}")
     if settings.auth_mode == "token" and not (settings.auth_secret or settings.auth_public_key_file):
         raise ConfigError("AUTH_MODE=token needs AUTH_SECRET or AUTH_PUBLIC_KEY_FILE")
+    broker_scheme = settings.broker_url.partition("://")[0] if settings.broker_url else ""
+    if broker_scheme not in {"", "redis", "rediss", "unix", "amqp", "amqps"}:
+        raise ConfigError(f"BROKER_URL scheme {broker_scheme!r} is not supported (redis://, rediss://, unix://, amqp://)")
+    if settings.redis_cluster and not settings.broker_url:
+        raise ConfigError("REDIS_CLUSTER=1 needs BROKER_URL: Dramatiq's Redis broker does not run on a cluster "
+                          "(use amqp://... for RabbitMQ, or a standalone redis://...)")
     if settings.auth_algorithm not in {"HS256", "RS256", "ES256"}:
         raise ConfigError(f"AUTH_ALGORITHM {settings.auth_algorithm!r} is not supported")
     return settings

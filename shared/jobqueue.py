@@ -7,6 +7,8 @@ starve local jobs.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
@@ -28,11 +30,42 @@ LEGACY_IMAGE_ACTORS = ("make_image_cartoonish", "make_image_cartoonish_gpt_image
 HEARTBEAT_TIMEOUT_MS = 5_000
 
 
-def make_broker(url: str, *, middleware: list[dramatiq.Middleware] | None = None) -> RedisBroker:
-    """A Redis broker; ``middleware=[]`` gives a lean enqueue-only broker for the gateway."""
-    broker = RedisBroker(url=url, namespace=NAMESPACE, heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
-                         middleware=middleware)
-    return broker
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+AMQP_SCHEMES = ("amqp", "amqps")
+
+
+def broker_kind(url: str) -> str:
+    """``"redis"`` or ``"rabbitmq"``, from the URL's scheme (``shared.config`` validates it)."""
+    scheme = urlsplit(url).scheme
+    if scheme in AMQP_SCHEMES:
+        return "rabbitmq"
+    if scheme in REDIS_SCHEMES:
+        return "redis"
+    raise ValueError(f"no queue broker for URL scheme {scheme!r} (use redis://, rediss://, unix:// or amqp://)")
+
+
+def make_broker(url: str, *, middleware: list[dramatiq.Middleware] | None = None) -> dramatiq.Broker:
+    """The queue broker named by ``url``'s scheme; ``middleware=[]`` gives a lean enqueue-only
+    broker for the gateway.
+
+    * ``redis://``: Dramatiq's Redis broker (the default: the same Redis as everything else).
+    * ``amqp://``: Dramatiq's RabbitMQ broker. Its queues are durable and messages persistent, and
+      ``confirm_delivery`` makes an enqueue return only once RabbitMQ has the message, so a queued
+      job survives a broker restart. Unacknowledged messages go back to the queue when a worker's
+      connection drops, which is how a killed worker's job is redelivered there (no sweeper).
+    """
+    if broker_kind(url) == "rabbitmq":
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker  # pika is only needed on this path
+
+        return RabbitmqBroker(url=url, confirm_delivery=True, middleware=middleware)
+    return RedisBroker(url=url, namespace=NAMESPACE, heartbeat_timeout=HEARTBEAT_TIMEOUT_MS, middleware=middleware)
+
+
+def rabbitmq_queue_counts(broker: dramatiq.Broker, queue: str) -> tuple[int, int, int]:
+    """(ready, delayed, dead) messages of ``queue`` on a RabbitMQ broker. Blocking: run it in a thread."""
+    broker.declare_queue(queue)  # the counts come from passive declares of the three queues
+    ready, delayed, dead = broker.get_queue_message_counts(queue)  # type: ignore[attr-defined]
+    return int(ready), int(delayed), int(dead)
 
 
 def image_message(

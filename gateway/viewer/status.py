@@ -20,15 +20,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import httpx
 import redis
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.errors import DramatiqError
+from pika.exceptions import AMQPError
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.requests import Request
 
 from gateway import metrics as gateway_metrics
 from gateway.responses import JSONResponse
 from shared.config import Settings
-from shared.jobqueue import CLOUD_QUEUE, HEARTBEAT_TIMEOUT_MS, LOCAL_QUEUE, NAMESPACE
+from shared.jobqueue import CLOUD_QUEUE, HEARTBEAT_TIMEOUT_MS, LOCAL_QUEUE, NAMESPACE, rabbitmq_queue_counts
 
 NOTIFIER_TIMEOUT_SECONDS = 1.5
 BROKER_HEARTBEAT_MS = HEARTBEAT_TIMEOUT_MS  # brokers seen within this are alive
@@ -95,8 +99,29 @@ async def notifier_status(settings: Settings, memory: RateMemory) -> dict[str, A
     return out
 
 
-async def queue_status(client: Any) -> dict[str, Any]:
+async def rabbitmq_queue_status(broker: Any) -> dict[str, Any]:
+    """The same shape from RabbitMQ: it reports ready, delayed and dead-lettered messages; messages
+    a worker holds unacknowledged are not counted there, so ``running`` is not known (None)."""
+    by_queue: dict[str, dict[str, int | None]] = {}
+    try:
+        for queue in (LOCAL_QUEUE, CLOUD_QUEUE):
+            ready, delayed, dead = await anyio.to_thread.run_sync(rabbitmq_queue_counts, broker, queue)
+            by_queue[queue] = {"queued": ready, "delayed": delayed, "claimed": None, "dead": dead}
+    except (AMQPError, DramatiqError) as exc:
+        return {"ok": False, "error": f"rabbitmq: {exc}"[:200]}
+    return {
+        "ok": True,
+        "brokers_alive": None,
+        "queues": by_queue,
+        "queued": sum((q["queued"] or 0) + (q["delayed"] or 0) for q in by_queue.values()),
+        "running": None,
+    }
+
+
+async def queue_status(client: Any, broker: Any = None) -> dict[str, Any]:
     """Per imaging queue: queued, delayed (retry backoff), claimed (running or prefetched), dead."""
+    if broker is not None and not isinstance(broker, RedisBroker):
+        return await rabbitmq_queue_status(broker)
     now_ms = int(time.time() * 1000)
     try:
         brokers = [w.decode() if isinstance(w, bytes) else str(w) for w in await client.zrangebyscore(
@@ -156,7 +181,10 @@ async def status(request: Request) -> JSONResponse:
     memory = getattr(app.state, "viewer_rates", None)
     if memory is None:
         memory = app.state.viewer_rates = RateMemory()
-    notifier, jobs = await asyncio.gather(notifier_status(app.state.settings, memory), queue_status(app.state.redis))
+    notifier, jobs = await asyncio.gather(
+        notifier_status(app.state.settings, memory),
+        queue_status(app.state.redis, getattr(app.state, "broker", None)),
+    )
     return JSONResponse({
         "time": time.time(),
         "notifier": notifier,

@@ -540,7 +540,7 @@ async function refreshStatus() {
   if (jobs.ok) {
     rows.push(["jobs queued", fmt(jobs.queued)], ["jobs running", fmt(jobs.running)]);
     for (const [name, qd] of Object.entries(jobs.queues || {})) {
-      rows.push([name, `${qd.queued} queued · ${qd.delayed} delayed · ${qd.claimed} taken · ${qd.dead} dead`]);
+      rows.push([name, `${qd.queued} queued · ${qd.delayed} delayed · ${qd.claimed ?? "?"} taken · ${qd.dead} dead`]);
     }
   } else {
     rows.push(["jobs", jobs.error || "unknown", "bad"]);

@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        client = redisconn.async_client(settings.require_redis_url())
+        client = redisconn.async_client(settings.require_redis_url(), cluster=settings.redis_cluster)
         broker = jobqueue.make_broker(settings.queue_broker_url(), middleware=[])
         app.state.settings = settings
         app.state.redis = client

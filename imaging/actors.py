@@ -38,7 +38,7 @@ from shared.jobqueue import (
 MAX_RETRIES = 3
 
 announcer = Announcer(redis_client, result_ttl=settings.result_ttl_seconds, log_len=settings.event_log_len,
-                      log_seconds=settings.event_log_seconds)
+                      log_seconds=settings.event_log_seconds, sharded=settings.redis_cluster)
 
 
 @functools.cache

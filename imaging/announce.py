@@ -14,8 +14,10 @@ log = logging.getLogger(__name__)
 
 
 class Announcer:
-    def __init__(self, client: redis.Redis, *, result_ttl: int, log_len: int, log_seconds: int = 600) -> None:
+    def __init__(self, client: redis.Redis, *, result_ttl: int, log_len: int, log_seconds: int = 600,
+                 sharded: bool = False) -> None:
         self.redis = client
+        self.sharded = sharded  # Redis Cluster: events go out with SPUBLISH
         self.result_ttl = result_ttl
         self.log_len = log_len
         self.log_seconds = log_seconds
@@ -60,7 +62,9 @@ class Announcer:
         told = 0
         users = [w.decode() for w in waiters]
         for user_id in users:
-            keys_, args = imagejobs.publish_args(user_id, dedupe, payload, self.log_len, self.log_seconds)
+            keys_, args = imagejobs.publish_args(
+                user_id, dedupe, payload, self.log_len, self.log_seconds, sharded=self.sharded
+            )
             if self._publish(keys=keys_, args=args):
                 told += 1
         if users:

@@ -26,7 +26,7 @@ QUEUE_TIME_LIMITS_MS = {
 }
 
 broker = jobqueue.make_broker(settings.queue_broker_url())
-redis_client = redisconn.sync_client(settings.require_redis_url())
+redis_client = redisconn.sync_client(settings.require_redis_url(), cluster=settings.redis_cluster)
 broker.add_middleware(CurrentMessage())
 broker.add_middleware(JobMetrics(), before=Retries)  # after-hooks run in reverse: sees message.failed
 broker.add_middleware(QueueTimeLimits(QUEUE_TIME_LIMITS_MS), before=TimeLimit)

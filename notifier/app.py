@@ -195,8 +195,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         url = settings.require_redis_url()
         # Reconnect storms put thousands of attaches in flight at once; each needs one short round
         # trip. Let them queue for a connection rather than refuse sockets while Redis is healthy.
-        client = redisconn.async_client(url, max_connections=256, pool_timeout=30)
-        hub = Hub(url, client)
+        client = redisconn.async_client(url, max_connections=256, pool_timeout=30, cluster=settings.redis_cluster)
+        hub = Hub(url, client, sharded=settings.redis_cluster)
         await hub.start()
         app.state.redis = client
         app.state.hub = hub

@@ -32,6 +32,10 @@ from shared.redisconn import pubsub_client
 log = logging.getLogger(__name__)
 
 RECONNECT_DELAY_SECONDS = 0.1
+# Sharded pub/sub (Redis Cluster) reads the per-node subscriptions in turns; a short wait per pass
+# keeps an event on one node from waiting out another node's slice (measured: bench/cluster_fanout.py).
+SHARDED_POLL_SECONDS = 0.02
+TOPOLOGY_CHECK_SECONDS = 1.0
 REPLAY_BATCH = 500
 GAP_REPAIR_ATTEMPTS = 8
 
@@ -64,9 +68,18 @@ def parse_position(payload: str) -> tuple[str, int, float | None] | None:
 
 
 class Hub:
-    def __init__(self, redis_url: str, client: aioredis.Redis) -> None:
+    """``sharded=True`` on a Redis Cluster: user channels are sharded channels (SSUBSCRIBE), held by
+    redis-py's cluster pub/sub with one connection per node that owns a subscribed slot; it moves a
+    channel's subscription when its slot moves or its node fails over. Events published while a
+    subscription was moving are replayed from the log (the hub repairs every local user when the
+    set of nodes it reads from changes)."""
+
+    def __init__(self, redis_url: str, client: aioredis.Redis, *, sharded: bool = False) -> None:
         self.redis_url = redis_url
         self.redis = client
+        self.sharded = sharded
+        self._nodes_seen: frozenset[str] = frozenset()
+        self._topology_checked = 0.0
         self.sockets: dict[str, set[Connection]] = defaultdict(set)
         self._pubsub_client: aioredis.Redis | None = None
         self._pubsub: PubSub | None = None
@@ -89,12 +102,31 @@ class Hub:
         await self._disconnect()
 
     async def _connect(self) -> None:
-        self._pubsub_client = pubsub_client(self.redis_url)
-        self._pubsub = self._pubsub_client.pubsub(ignore_subscribe_messages=True)
+        self._pubsub_client = pubsub_client(self.redis_url, cluster=self.sharded)
         channels = [keys.user_channel(u) for u in self.sockets]
-        # Always hold one subscription so the reader notices a dead server even with no users.
-        await self._pubsub.subscribe(keys.PREFIX + ":notifier:keepalive", *channels)
+        if self.sharded:
+            self._pubsub = self._pubsub_client.pubsub()
+            if channels:
+                await self._pubsub.ssubscribe(*channels)
+        else:
+            self._pubsub = self._pubsub_client.pubsub(ignore_subscribe_messages=True)
+            # Always hold one subscription so the reader notices a dead server even with no users.
+            await self._pubsub.subscribe(keys.PREFIX + ":notifier:keepalive", *channels)
         self.connected.set()
+
+    async def _subscribe(self, channel: str) -> None:
+        assert self._pubsub is not None
+        if self.sharded:
+            await self._pubsub.ssubscribe(channel)  # type: ignore[attr-defined]
+        else:
+            await self._pubsub.subscribe(channel)
+
+    async def _unsubscribe(self, channel: str) -> None:
+        assert self._pubsub is not None
+        if self.sharded:
+            await self._pubsub.sunsubscribe(channel)  # type: ignore[attr-defined]
+        else:
+            await self._pubsub.unsubscribe(channel)
 
     async def _disconnect(self) -> None:
         self.connected.clear()
@@ -124,7 +156,7 @@ class Hub:
                 self._count()
             if first and self._pubsub is not None:
                 try:
-                    await self._pubsub.subscribe(keys.user_channel(conn.user_id))
+                    await self._subscribe(keys.user_channel(conn.user_id))
                 except (redis.ConnectionError, OSError) as exc:
                     log.warning("subscribe failed (%s); the reconnect loop resubscribes", exc)
         replayed: list[str] = []
@@ -196,7 +228,7 @@ class Hub:
                 del self.sockets[conn.user_id]
                 if self._pubsub is not None:
                     with contextlib.suppress(redis.ConnectionError, OSError):
-                        await self._pubsub.unsubscribe(keys.user_channel(conn.user_id))
+                        await self._unsubscribe(keys.user_channel(conn.user_id))
             self._count()
 
     def _count(self) -> None:
@@ -235,8 +267,11 @@ class Hub:
             try:
                 if self._pubsub is None:
                     raise redis.ConnectionError("no pub/sub connection")
-                message = await self._pubsub.get_message(timeout=1.0)
-                if message is None or message.get("type") != "message":
+                if self.sharded:
+                    message = await self._next_sharded()
+                else:
+                    message = await self._pubsub.get_message(timeout=1.0)
+                if message is None or message.get("type") not in ("message", "smessage"):
                     continue
                 metrics.events_in.inc()
                 self.fan_out(keys.channel_user(message["channel"].decode()), message["data"].decode())
@@ -247,6 +282,31 @@ class Hub:
                 await self._reconnect()
             except Exception:
                 log.exception("unexpected error in hub reader; continuing")
+
+    async def _next_sharded(self) -> dict[str, object] | None:
+        assert self._pubsub is not None
+        message = await self._pubsub.get_sharded_message(  # type: ignore[attr-defined]
+            ignore_subscribe_messages=True, timeout=SHARDED_POLL_SECONDS
+        )
+        now = time.monotonic()
+        if message is None and not self.sockets:
+            await asyncio.sleep(SHARDED_POLL_SECONDS)  # nothing subscribed: the read returns at once
+        if now - self._topology_checked >= TOPOLOGY_CHECK_SECONDS:
+            self._topology_checked = now
+            nodes = frozenset(self._pubsub.node_pubsub_mapping)  # type: ignore[attr-defined]
+            if self._nodes_seen and nodes != self._nodes_seen:
+                # A slot moved or a primary failed over: events published meanwhile went nowhere.
+                asyncio.get_running_loop().create_task(self._repair_all("cluster topology changed"))
+            self._nodes_seen = nodes
+        return message
+
+    async def _repair_all(self, why: str) -> None:
+        started = time.monotonic()
+        repaired = 0
+        for user_id in list(self.sockets):
+            repaired += await self.repair(user_id)
+        log.info("%s; replayed %d events for %d users in %.0f ms", why, repaired,
+                 len(self.sockets), (time.monotonic() - started) * 1000)
 
     async def _reconnect(self) -> None:
         async with self._lock:
@@ -262,12 +322,7 @@ class Hub:
                     await self._disconnect()
             await asyncio.sleep(RECONNECT_DELAY_SECONDS)
         metrics.pubsub_reconnects.inc()
-        started = time.monotonic()
-        repaired = 0
-        for user_id in list(self.sockets):
-            repaired += await self.repair(user_id)
-        log.info("pub/sub reconnected; replayed %d events for %d users in %.0f ms", repaired,
-                 len(self.sockets), (time.monotonic() - started) * 1000)
+        await self._repair_all("pub/sub reconnected")
 
     async def _fill_gap(self, conn: Connection) -> None:
         """Replay the events a socket missed (it saw an offset jump), then release what it held."""

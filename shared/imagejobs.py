@@ -107,10 +107,11 @@ def register_args(
 
 
 def publish_args(
-    user_id: str, dedupe: str, event_json: str, log_len: int, log_seconds: int = 600
+    user_id: str, dedupe: str, event_json: str, log_len: int, log_seconds: int = 600, *, sharded: bool = False
 ) -> tuple[list[str], list[str]]:
     """Arguments of publish_event.lua. ``dedupe`` names one delivery of one job (the Dramatiq
-    message id survives redelivery and retries), so the user hears of it once."""
+    message id survives redelivery and retries), so the user hears of it once. ``sharded``: publish
+    with SPUBLISH (Redis Cluster), so the event goes to its slot's node only."""
     return (
         [
             keys.user_log_key(user_id),
@@ -127,6 +128,7 @@ def publish_args(
             str(LOG_TTL_SECONDS),
             str(log_seconds * 1000),
             str(LOG_HARD_CAP),
+            "SPUBLISH" if sharded else "PUBLISH",
         ],
     )
 

@@ -2,12 +2,19 @@
 
 Sockets get connect and read timeouts so that a dead Redis gives an error, never a hang; callers
 turn that error into a 503 (gateway), a reconnect loop (notifier) or a retry (worker).
+
+With ``cluster=True`` (``REDIS_CLUSTER=1``) the URL names one node of a Redis Cluster and redis-py's
+cluster clients are returned instead: they discover the other nodes, route each command and Lua
+script by its keys' slot and follow MOVED/ASK redirections and failovers. Every multi-key script
+of this project keeps its keys in one slot (hash tags, ``shared/keys.py``), so nothing else changes.
 """
 
 from __future__ import annotations
 
 import redis
 import redis.asyncio as aioredis
+import redis.asyncio.cluster as aiocluster
+import redis.cluster
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
@@ -16,7 +23,18 @@ CONNECT_TIMEOUT = 2.0
 COMMAND_TIMEOUT = 5.0
 
 
-def async_client(url: str, *, max_connections: int = 64, pool_timeout: float = COMMAND_TIMEOUT) -> aioredis.Redis:
+def async_client(
+    url: str, *, max_connections: int = 64, pool_timeout: float = COMMAND_TIMEOUT, cluster: bool = False
+) -> aioredis.Redis:
+    if cluster:
+        return aiocluster.RedisCluster.from_url(  # type: ignore[return-value]
+            url,
+            max_connections=max_connections,  # per node
+            socket_connect_timeout=CONNECT_TIMEOUT,
+            socket_timeout=COMMAND_TIMEOUT,
+            health_check_interval=15,
+            retry=AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), retries=3),
+        )
     # A blocking pool: a burst of requests waits for a free connection instead of failing with
     # "Too many connections" (which would turn a connect storm into refused sockets).
     pool = aioredis.BlockingConnectionPool.from_url(
@@ -35,7 +53,15 @@ def async_client(url: str, *, max_connections: int = 64, pool_timeout: float = C
     return aioredis.Redis.from_pool(pool)  # the client owns the pool and closes it
 
 
-def sync_client(url: str) -> redis.Redis:
+def sync_client(url: str, *, cluster: bool = False) -> redis.Redis:
+    if cluster:
+        return redis.cluster.RedisCluster.from_url(  # type: ignore[return-value]
+            url,
+            socket_connect_timeout=CONNECT_TIMEOUT,
+            socket_timeout=COMMAND_TIMEOUT,
+            health_check_interval=15,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
+        )
     return redis.Redis.from_url(
         url,
         socket_connect_timeout=CONNECT_TIMEOUT,
@@ -46,8 +72,16 @@ def sync_client(url: str) -> redis.Redis:
     )
 
 
-def pubsub_client(url: str) -> aioredis.Redis:
-    """A client for one long-lived pub/sub connection: no read timeout (it idles by design)."""
+def pubsub_client(url: str, *, cluster: bool = False) -> aioredis.Redis:
+    """A client for one long-lived pub/sub connection: no read timeout (it idles by design).
+
+    On a cluster its ``pubsub()`` holds one sharded subscription connection per node that serves
+    a subscribed channel's slot, and re-subscribes channels when their slot moves or fails over.
+    """
+    if cluster:
+        return aiocluster.RedisCluster.from_url(  # type: ignore[return-value]
+            url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=None, health_check_interval=10
+        )
     return aioredis.Redis.from_url(
         url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=None, health_check_interval=10
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -37,6 +37,7 @@ class Stack:
     notifier: Proc
     worker: Proc
     images: ImageServer
+    env: dict[str, str] = field(default_factory=dict)  # extra settings of every process (cluster mode)
 
     @property
     def ws_base(self) -> str:

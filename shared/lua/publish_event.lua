@@ -3,6 +3,7 @@
 -- ARGV[1] channel  ARGV[2] event JSON object (without epoch/offset/t)  ARGV[3] events kept by count
 -- ARGV[4] dedupe ttl  ARGV[5] epoch to use if the log has none  ARGV[6] log ttl seconds
 -- ARGV[7] events kept by age (ms)  ARGV[8] hard cap on log length
+-- ARGV[9] 'SPUBLISH' on a Redis Cluster (sharded pub/sub: the channel shares the log's slot), else PUBLISH
 -- Returns {epoch, offset} or false when this delivery was already announced to this user.
 if not redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[4]) then
   return false
@@ -31,7 +32,9 @@ for _ = 1, 8 do
   if first_offset >= keep_from or first_t >= too_old then break end
   redis.call('XDEL', KEYS[1], first[1])
 end
-redis.call('PUBLISH', ARGV[1], payload)
+local publish = 'PUBLISH'
+if ARGV[9] == 'SPUBLISH' then publish = 'SPUBLISH' end
+redis.call(publish, ARGV[1], payload)
 for i = 1, 3 do
   redis.call('EXPIRE', KEYS[i], ARGV[6])
 end

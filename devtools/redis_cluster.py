@@ -66,6 +66,9 @@ class ClusterNode:
             "--cluster-config-file", "nodes.conf",
             # A dead primary is noticed within about this long; its replica takes over.
             "--cluster-node-timeout", "2000",
+            # A replica promotes itself however long ago it last heard from its primary (a test cluster
+            # is killed seconds after it starts; the default would refuse a "stale" replica).
+            "--cluster-replica-validity-factor", "0",
             "--appendonly", "no",
             "--save", "",
             "--shutdown-timeout", "0",  # nothing to hand to replicas on a test cluster's stop
@@ -106,17 +109,19 @@ class ClusterNode:
 
 
 class RedisCluster:
-    """Start with :meth:`start`; ``url`` names one node (clients discover the rest)."""
+    """Start with :meth:`start`; ``url`` lists the nodes as seeds (clients discover the topology)."""
 
     def __init__(self, base_dir: Path, primaries: int = 3, replicas_per_primary: int = 1) -> None:
         self.base_dir = Path(base_dir)
         self.replicas = replicas_per_primary
+        self.primary_count = primaries
         count = primaries * (1 + replicas_per_primary)
         self.nodes = [ClusterNode(self.base_dir, _free_port_pair()) for _ in range(count)]
 
     @property
     def url(self) -> str:
-        return f"redis://{self.nodes[0].address}/0"
+        """Every node as a seed (REDIS_URL with REDIS_CLUSTER=1): any of them may be the one that dies."""
+        return "redis://" + ",".join(n.address for n in self.nodes)
 
     def start(self, timeout: float = 30.0) -> None:
         if not cluster_available():
@@ -138,6 +143,17 @@ class RedisCluster:
             self.stop()
             raise RuntimeError(f"redis-cli --cluster create failed:\n{create.stdout}\n{create.stderr}")
         self.wait_healthy(deadline - time.monotonic())
+        # Replicas have finished their first sync: a failover from now on has data to promote.
+        while not all(self._link_up(n) for n in self.nodes if n not in self.primaries()):
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("cluster replicas did not finish their first sync")
+            time.sleep(0.05)
+
+    def _link_up(self, node: ClusterNode) -> bool:
+        out = subprocess.run(["redis-cli", "-p", str(node.port), "info", "replication"],
+                             capture_output=True, text=True, timeout=5).stdout
+        return "master_link_status:up" in out
 
     def info(self, node: ClusterNode) -> dict[str, str]:
         out = subprocess.run(["redis-cli", "-p", str(node.port), "cluster", "info"],
@@ -145,10 +161,12 @@ class RedisCluster:
         return dict(line.strip().split(":", 1) for line in out.splitlines() if ":" in line)
 
     def healthy(self) -> bool:
-        """Every live node sees all 16384 slots served."""
+        """Every live node sees all 16384 slots served, by as many live primaries as at the start
+        (so right after a primary dies, before the others notice, this is False)."""
         live = [n for n in self.nodes if n.process is not None]
         try:
-            return all(self.info(n).get("cluster_state") == "ok" for n in live)
+            return (all(self.info(n).get("cluster_state") == "ok" for n in live)
+                    and len(self.primaries()) == self.primary_count)
         except (subprocess.SubprocessError, OSError):
             return False
 

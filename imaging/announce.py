@@ -3,21 +3,34 @@
 from __future__ import annotations
 
 import logging
+import time
+from typing import Any
 
 import orjson
 import redis
+from redis.commands.core import Script
 
+from imaging.metrics import unreplicated_writes
 from shared import events, imagejobs, keys
 from shared.events import ImageResult
 
 log = logging.getLogger(__name__)
+
+# Redis Cluster replicates asynchronously: a primary that dies right after a write can take the
+# write with it when its replica takes over. The writes that must survive a failover are the job's
+# outcome (lost, the job would look queued for JOB_TTL_SECONDS while nobody runs it) and each event
+# log entry (lost, the user's offsets would be reused). On a cluster the worker waits, on the same
+# connection, for one replica to confirm them before the job's message is acknowledged.
+REPLICA_WAIT_MS = 500
+NO_REPLICA_BACKOFF_SECONDS = 10.0
 
 
 class Announcer:
     def __init__(self, client: redis.Redis, *, result_ttl: int, log_len: int, log_seconds: int = 600,
                  sharded: bool = False) -> None:
         self.redis = client
-        self.sharded = sharded  # Redis Cluster: events go out with SPUBLISH
+        self.sharded = sharded  # Redis Cluster: events go out with SPUBLISH, writes wait for a replica
+        self._no_replica_until: dict[str, float] = {}
         self.result_ttl = result_ttl
         self.log_len = log_len
         self.log_seconds = log_seconds
@@ -41,9 +54,10 @@ class Announcer:
 
     def completed(self, wait: str, job: str, result: ImageResult, dedupe: str) -> int:
         """Store ``result`` and announce it; returns how many users were told."""
-        waiters = self._finish(
-            keys=[keys.result_key(wait), keys.waiters_key(wait), keys.job_key(wait, job)],
-            args=[orjson.dumps(result), self.result_ttl],
+        waiters = self._run(
+            self._finish,
+            [keys.result_key(wait), keys.waiters_key(wait), keys.job_key(wait, job)],
+            [orjson.dumps(result), self.result_ttl],
         )
         return self._announce(wait, waiters, events.image_processed(result), dedupe)
 
@@ -51,11 +65,37 @@ class Announcer:
         # A failure is kept briefly: long enough for pollers to learn of it, short enough that a
         # later request (the source may be back) retries.
         failure = {"reason": reason, "image_url": image_url, "job_id": job}
-        waiters = self._finish(
-            keys=[keys.failed_key(wait), keys.waiters_key(wait), keys.job_key(wait, job)],
-            args=[orjson.dumps(failure), 300],
+        waiters = self._run(
+            self._finish,
+            [keys.failed_key(wait), keys.waiters_key(wait), keys.job_key(wait, job)],
+            [orjson.dumps(failure), 300],
         )
         return self._announce(wait, waiters, events.image_failed(image_url, filters, reason, job), dedupe)
+
+    def _run(self, script: Script, keys_: list[str], args: list[object]) -> Any:
+        """Run ``script``; on a cluster also wait for a replica to hold its writes (see REPLICA_WAIT_MS).
+
+        WAIT counts the writes of its own connection, so script and WAIT go down one connection to
+        the node that owns the keys, in one pipeline."""
+        if not self.sharded:
+            return script(keys=keys_, args=args)
+        node = self.redis.get_node_from_key(keys_[0])  # type: ignore[attr-defined]
+        if time.monotonic() < self._no_replica_until.get(node.name, 0.0):
+            unreplicated_writes.inc()
+            return script(keys=keys_, args=args)
+        node_client = self.redis.get_redis_connection(node)  # type: ignore[attr-defined]
+        with node_client.pipeline(transaction=False) as pipe:
+            script(keys=keys_, args=args, client=pipe)
+            pipe.execute_command("WAIT", 1, REPLICA_WAIT_MS)
+            reply, replicas = pipe.execute()
+        if int(replicas) < 1:
+            # No replica confirmed in time (none left after a failover, or lagging): go on rather
+            # than stall every job, and stop asking that node for a while.
+            unreplicated_writes.inc()
+            self._no_replica_until[node.name] = time.monotonic() + NO_REPLICA_BACKOFF_SECONDS
+            log.warning("no replica of %s confirmed a write within %d ms; writes there go unconfirmed for %.0f s",
+                        node.name, REPLICA_WAIT_MS, NO_REPLICA_BACKOFF_SECONDS)
+        return reply
 
     def _announce(self, wait: str, waiters: list[bytes], event: dict[str, object], dedupe: str) -> int:
         payload = events.dumps(event)
@@ -65,7 +105,7 @@ class Announcer:
             keys_, args = imagejobs.publish_args(
                 user_id, dedupe, payload, self.log_len, self.log_seconds, sharded=self.sharded
             )
-            if self._publish(keys=keys_, args=args):
+            if self._run(self._publish, keys_, args):
                 told += 1
         if users:
             self._release(keys=[keys.waiters_key(wait)], args=users)

@@ -24,6 +24,10 @@ job_seconds = Histogram("worker_job_seconds", "Time to process one message", ["a
                         buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 240),
                         registry=registry)
 jobs_running = Gauge("worker_jobs_running", "Messages being processed now", ["queue"], registry=registry)
+unreplicated_writes = Counter(
+    "worker_unreplicated_writes_total", "Redis Cluster writes no replica confirmed in time (imaging/announce.py)",
+    registry=registry,
+)
 
 
 class JobMetrics(dramatiq.Middleware):

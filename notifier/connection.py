@@ -38,7 +38,7 @@ _ids = itertools.count(1)
 
 class Connection:
     # Slots: no per-instance __dict__ on an object a process holds tens of thousands of.
-    __slots__ = ("_writer", "closing", "epoch", "id", "last_seen", "needs_repair", "offset", "pending",
+    __slots__ = ("_writer", "closing", "epoch", "id", "last_seen", "last_t", "needs_repair", "offset", "pending",
                  "queue", "queue_size", "replaying", "token_expires_at", "user_id", "websocket")
 
     def __init__(self, websocket: WebSocket, user_id: str, queue_size: int) -> None:
@@ -51,8 +51,9 @@ class Connection:
         self.closing = False
         self.epoch: str | None = None
         self.offset = 0
+        self.last_t = 0.0  # publish time (ms) of the newest event this socket had
         self.replaying = False
-        self.pending: list[tuple[str, int, str]] = []
+        self.pending: list[tuple[str, int, str, float]] = []
         self.needs_repair = False
         self.token_expires_at: float | None = None
         self._writer: asyncio.Task[None] | None = None
@@ -61,23 +62,30 @@ class Connection:
         self.last_seen = time.monotonic()
 
     # -- events --------------------------------------------------------------------------------
-    def deliver(self, epoch: str, offset: int, payload: str) -> bool:
+    def deliver(self, epoch: str, offset: int, payload: str, t: float = 0.0) -> bool:
         """Queue an event if this socket has not had it yet. Returns True if queued.
 
         An event past a gap (offsets are contiguous per user) is held, and ``needs_repair`` is
-        set: the hub then replays the gap from the log before releasing it.
+        set: the hub then replays the gap from the log before releasing it. ``t`` is the event's
+        publish time (ms): an old offset with a newer time is not a duplicate but a reused offset,
+        which happens when a Redis Cluster failover lost the newest log entries.
         """
         if self.replaying:
-            self.pending.append((epoch, offset, payload))
+            self.pending.append((epoch, offset, payload, t))
             return False
         if epoch == self.epoch and offset <= self.offset:
-            return False
-        if epoch == self.epoch and offset > self.offset + 1:
+            if t <= self.last_t:
+                return False
+            self.offset = offset - 1  # the log regressed: carry on from its new head
+        # A socket that attached before its user had any event must see offset 1 first (a log and
+        # its counter are created together); a later first offset means events were lost on the way.
+        if (epoch == self.epoch or self.epoch is None) and offset > self.offset + 1:
             self.replaying = True
             self.needs_repair = True
-            self.pending.append((epoch, offset, payload))
+            self.pending.append((epoch, offset, payload, t))
             return False
         self.epoch, self.offset = epoch, offset
+        self.last_t = max(self.last_t, t)
         return self.offer(payload)
 
     def finish_replay(self, *, accept_gaps: bool = False) -> int:
@@ -89,10 +97,10 @@ class Connection:
         self.needs_repair = False
         pending, self.pending = sorted(self.pending, key=lambda e: (e[0], e[1])), []
         delivered = 0
-        for epoch, offset, payload in pending:
+        for epoch, offset, payload, t in pending:
             if accept_gaps and epoch == self.epoch and offset > self.offset + 1:
                 self.offset = offset - 1
-            if self.deliver(epoch, offset, payload):
+            if self.deliver(epoch, offset, payload, t):
                 delivered += 1
         return delivered
 

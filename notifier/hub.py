@@ -36,6 +36,9 @@ RECONNECT_DELAY_SECONDS = 0.1
 # keeps an event on one node from waiting out another node's slice (measured: bench/cluster_fanout.py).
 SHARDED_POLL_SECONDS = 0.02
 TOPOLOGY_CHECK_SECONDS = 1.0
+# After the node set changes, subscriptions settle on their new nodes some time later; events
+# published in between went nowhere. Repair every user once per check for this long.
+TOPOLOGY_SETTLE_SECONDS = 5.0
 REPLAY_BATCH = 500
 GAP_REPAIR_ATTEMPTS = 8
 
@@ -80,6 +83,7 @@ class Hub:
         self.sharded = sharded
         self._nodes_seen: frozenset[str] = frozenset()
         self._topology_checked = 0.0
+        self._unsettled_until = 0.0
         self.sockets: dict[str, set[Connection]] = defaultdict(set)
         self._pubsub_client: aioredis.Redis | None = None
         self._pubsub: PubSub | None = None
@@ -171,12 +175,7 @@ class Hub:
 
     async def _position(self, conn: Connection, resume_from: tuple[str, int] | None,
                         sink: Callable[[str], object]) -> Attached:
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.get(keys.user_epoch_key(conn.user_id))
-        pipe.get(keys.user_seq_key(conn.user_id))
-        raw_epoch, raw_seq = await pipe.execute()
-        epoch = raw_epoch.decode() if raw_epoch else None
-        head = int(raw_seq or 0)
+        epoch, head = await self._log_head(conn.user_id)
         if resume_from is None:
             conn.epoch, conn.offset = epoch, head
             return Attached(epoch, head, resumed=False, recovered=None, replayed=0)
@@ -209,6 +208,7 @@ class Hub:
                 if position[0] == conn.epoch and position[1] <= conn.offset:
                     continue
                 conn.epoch, conn.offset = position[0], position[1]
+                conn.last_t = max(conn.last_t, position[2] or 0.0)
                 sink(payload)
                 replayed += 1
                 cursor = f"({entry_id.decode()}"
@@ -252,7 +252,7 @@ class Hub:
         epoch, offset, published_ms = position
         reached = 0
         for conn in list(self.sockets.get(user_id, ())):
-            if conn.deliver(epoch, offset, payload):
+            if conn.deliver(epoch, offset, payload, published_ms or 0.0):
                 reached += 1
             elif conn.needs_repair and conn not in self._repairing:
                 self._repairing.add(conn)
@@ -296,8 +296,10 @@ class Hub:
             nodes = frozenset(self._pubsub.node_pubsub_mapping)  # type: ignore[attr-defined]
             if self._nodes_seen and nodes != self._nodes_seen:
                 # A slot moved or a primary failed over: events published meanwhile went nowhere.
-                asyncio.get_running_loop().create_task(self._repair_all("cluster topology changed"))
+                self._unsettled_until = now + TOPOLOGY_SETTLE_SECONDS
             self._nodes_seen = nodes
+            if now < self._unsettled_until:
+                asyncio.get_running_loop().create_task(self._repair_all("cluster topology changed"))
         return message
 
     async def _repair_all(self, why: str) -> None:
@@ -350,7 +352,16 @@ class Hub:
             return 0
         try:
             total = 0
+            head = await self._log_head(user_id) if self.sharded else None
             for conn in conns:
+                if head is not None and head[0] is not None and conn.epoch == head[0] and conn.offset > head[1]:
+                    # The log's head moved backwards: a failover lost entries the old primary had
+                    # published, and newer events reuse their offsets. Resume after the newest
+                    # entry this socket had by publish time, so those newer events are replayed.
+                    resume_at = await self._offset_before(user_id, conn.last_t, head[1])
+                    log.warning("event log of %s regressed from %d to %d; resuming after %d", user_id,
+                                conn.offset, head[1], resume_at)
+                    conn.offset = resume_at
                 if conn.epoch is None:
                     # No event existed when it attached: everything in the log is new to it.
                     conn.epoch = await self._current_epoch(user_id)
@@ -362,6 +373,23 @@ class Hub:
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             log.warning("could not repair %s: %s", user_id, exc)
             return 0
+
+    async def _offset_before(self, user_id: str, t: float, head: int) -> int:
+        """Offset of the newest log entry published at or before ``t`` (ms), looking back at most
+        REPLAY_BATCH entries from the head; ``head - REPLAY_BATCH`` when all of those are newer."""
+        entries = await self.redis.xrevrange(keys.user_log_key(user_id), max="+", min="-", count=REPLAY_BATCH)
+        for entry_id, fields in entries:
+            if float(fields[b"t"]) <= t:
+                return int(entry_id.split(b"-", 1)[0])
+        return max(0, head - len(entries))
+
+    async def _log_head(self, user_id: str) -> tuple[str | None, int]:
+        """(epoch, offset of the newest event) of the user's log; (None, 0) before any event."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(keys.user_epoch_key(user_id))
+        pipe.get(keys.user_seq_key(user_id))
+        raw_epoch, raw_seq = await pipe.execute()
+        return (raw_epoch.decode() if raw_epoch else None), int(raw_seq or 0)
 
     async def _current_epoch(self, user_id: str) -> str | None:
         raw = await self.redis.get(keys.user_epoch_key(user_id))

@@ -3,13 +3,18 @@
 Sockets get connect and read timeouts so that a dead Redis gives an error, never a hang; callers
 turn that error into a 503 (gateway), a reconnect loop (notifier) or a retry (worker).
 
-With ``cluster=True`` (``REDIS_CLUSTER=1``) the URL names one node of a Redis Cluster and redis-py's
-cluster clients are returned instead: they discover the other nodes, route each command and Lua
+With ``cluster=True`` (``REDIS_CLUSTER=1``) the URL names seed nodes of a Redis Cluster
+(``redis://[user:password@]host:port[,host:port...]``: name more than one, so a process that starts
+or reconnects while a seed is down still finds the cluster) and redis-py's cluster clients are
+returned instead: they discover the other nodes, route each command and Lua
 script by its keys' slot and follow MOVED/ASK redirections and failovers. Every multi-key script
 of this project keeps its keys in one slot (hash tags, ``shared/keys.py``), so nothing else changes.
 """
 
 from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import redis
 import redis.asyncio as aioredis
@@ -23,12 +28,35 @@ CONNECT_TIMEOUT = 2.0
 COMMAND_TIMEOUT = 5.0
 
 
+def cluster_seeds(url: str) -> tuple[list[tuple[str, int]], dict[str, Any]]:
+    """Seed ``(host, port)`` pairs and connection options (username, password, TLS) of a cluster URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss"):
+        raise ValueError(f"a Redis Cluster URL must be redis:// or rediss://, not {parts.scheme}://")
+    userinfo, _, hosts = parts.netloc.rpartition("@")
+    seeds = []
+    for item in (h.strip() for h in hosts.split(",")):
+        if item.startswith("["):  # [IPv6]:port
+            host, _, rest = item[1:].partition("]")
+            port = rest.removeprefix(":")
+        else:
+            host, _, port = item.partition(":")
+        seeds.append((host, int(port or 6379)))
+    options: dict[str, Any] = {"ssl": parts.scheme == "rediss"}
+    if userinfo:
+        user, _, password = userinfo.partition(":")
+        options.update(username=unquote(user) or None, password=unquote(password) or None)
+    return seeds, options
+
+
 def async_client(
     url: str, *, max_connections: int = 64, pool_timeout: float = COMMAND_TIMEOUT, cluster: bool = False
 ) -> aioredis.Redis:
     if cluster:
-        return aiocluster.RedisCluster.from_url(  # type: ignore[return-value]
-            url,
+        seeds, options = cluster_seeds(url)
+        return aiocluster.RedisCluster(  # type: ignore[return-value]
+            startup_nodes=[aiocluster.ClusterNode(h, p) for h, p in seeds],
+            **options,
             max_connections=max_connections,  # per node
             socket_connect_timeout=CONNECT_TIMEOUT,
             socket_timeout=COMMAND_TIMEOUT,
@@ -55,8 +83,10 @@ def async_client(
 
 def sync_client(url: str, *, cluster: bool = False) -> redis.Redis:
     if cluster:
-        return redis.cluster.RedisCluster.from_url(  # type: ignore[return-value]
-            url,
+        seeds, options = cluster_seeds(url)
+        return redis.cluster.RedisCluster(  # type: ignore[return-value]
+            startup_nodes=[redis.cluster.ClusterNode(h, p) for h, p in seeds],
+            **options,
             socket_connect_timeout=CONNECT_TIMEOUT,
             socket_timeout=COMMAND_TIMEOUT,
             health_check_interval=15,
@@ -79,8 +109,10 @@ def pubsub_client(url: str, *, cluster: bool = False) -> aioredis.Redis:
     a subscribed channel's slot, and re-subscribes channels when their slot moves or fails over.
     """
     if cluster:
-        return aiocluster.RedisCluster.from_url(  # type: ignore[return-value]
-            url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=None, health_check_interval=10
+        seeds, options = cluster_seeds(url)
+        return aiocluster.RedisCluster(  # type: ignore[return-value]
+            startup_nodes=[aiocluster.ClusterNode(h, p) for h, p in seeds], **options,
+            socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=None, health_check_interval=10,
         )
     return aioredis.Redis.from_url(
         url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=None, health_check_interval=10

@@ -17,7 +17,7 @@ import redis.cluster
 
 from devtools.rabbitmq_server import RabbitMQServer
 from devtools.redis_cluster import RedisCluster
-from shared import imagejobs, keys, storage
+from shared import imagejobs, keys, redisconn, storage
 from tests.conftest import Stack
 from tests.e2e import test_image_flow, test_replicas
 from tests.harness import ImageServer, start_gateway, start_notifier, start_worker
@@ -30,7 +30,7 @@ LUA_FILES = sorted((Path(__file__).resolve().parents[2] / "shared" / "lua").glob
 
 @pytest.fixture(scope="module")
 def client(redis_cluster: RedisCluster) -> Iterator[redis.cluster.RedisCluster]:
-    c = redis.cluster.RedisCluster.from_url(redis_cluster.url)
+    c = redisconn.sync_client(redis_cluster.url, cluster=True)
     yield c
     c.close()
 
@@ -162,3 +162,12 @@ def test_resume_by_offset_on_the_cluster(cluster_stack: Stack, client: redis.clu
         assert [f["offset"] for f in again.wait_for("image_processed", count=3)] == missed
     finally:
         again.close()
+
+
+def test_cluster_url_names_several_seeds_with_credentials() -> None:
+    seeds, options = redisconn.cluster_seeds("rediss://app:s%40cret@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002")
+    assert seeds == [("10.0.0.1", 7000), ("10.0.0.2", 7001), ("::1", 7002)]  # parsed only, never dialled
+    assert options == {"ssl": True, "username": "app", "password": "s@cret"}
+    assert redisconn.cluster_seeds("redis://127.0.0.1")[0] == [("127.0.0.1", 6379)]
+    with pytest.raises(ValueError, match="redis:// or rediss://"):
+        redisconn.cluster_seeds("unix:///tmp/redis.sock")

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint bench eval soak clean chromium cluster-deps
+.PHONY: run run-cluster test install lint bench eval soak clean chromium cluster-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ install: $(STAMP)
 ## Start Redis (embedded unless REDIS_URL is set), gateway :8001, notifier :8010 and one worker.
 run: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m shared.redis_server -- $(BIN)/honcho start -f Procfile
+
+## The same processes on a six-node Redis Cluster (sharded pub/sub) with image jobs on RabbitMQ, all on
+## loopback. Needs Debian's redis-server and rabbitmq-server (`make cluster-deps`, as root).
+run-cluster: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m devtools.run_cluster -- $(BIN)/honcho start -f Procfile
 
 ## Install everything and run the whole suite (real Redis, real processes).
 test: $(STAMP)

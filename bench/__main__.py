@@ -12,6 +12,8 @@ BENCHES = [
     "bench.feed_parse",
     "bench.bench_pickup",
     "bench.notifier_scale",
+    "bench.cluster_fanout",
+    "bench.redis_costs",
 ]
 
 

@@ -16,7 +16,7 @@ install: $(STAMP)
 
 ## Start Redis (embedded unless REDIS_URL is set), gateway :8001, notifier :8010 and one worker.
 run: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m shared.redis_server -- $(BIN)/honcho start -f Procfile
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m devtools.redis_server -- $(BIN)/honcho start -f Procfile
 
 ## Install everything and run the whole suite (real Redis, real processes).
 test: $(STAMP)

@@ -39,9 +39,9 @@ if str(PROJECT_ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
+from bench.evaluation import PAGE_SIZE, LabelledPost, aevaluate, load_eval_set, score  # noqa: E402
 from shared.models import Filter  # noqa: E402
 from shared.moderation import LocalMatcher  # noqa: E402
-from shared.moderation.evaluation import PAGE_SIZE, LabelledPost, aevaluate, load_eval_set, score  # noqa: E402
 from shared.moderation.types import Match, MatchSource, Post, PostVerdict, ProviderError  # noqa: E402
 
 DEFAULT_DATA_DIR = PROJECT_ROOT.parent / "shared" / "eval"

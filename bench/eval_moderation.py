@@ -18,9 +18,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:  # run as a script from anywhere, without installing the project
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from shared.models import Filter  # noqa: E402
-from shared.moderation import LocalMatcher, ModerationProvider  # noqa: E402
-from shared.moderation.evaluation import (  # noqa: E402
+from bench.evaluation import (  # noqa: E402
     PAGE_SIZE,
     LabelledPost,
     aevaluate,
@@ -28,6 +26,8 @@ from shared.moderation.evaluation import (  # noqa: E402
     load_eval_set,
     score,
 )
+from shared.models import Filter  # noqa: E402
+from shared.moderation import LocalMatcher, ModerationProvider  # noqa: E402
 
 __all__ = ["PROVIDERS", "LabelledPost", "aevaluate", "evaluate", "load_eval_set", "main", "score"]
 

@@ -19,9 +19,10 @@ from gateway import feed, filters, health, images, metrics, openapi
 from gateway.chat import routes as chat
 from gateway.chat.factory import make_chat_engine
 from gateway.cors import with_cors
+from gateway.feed_judge import FeedJudge
 from gateway.filter_store import FilterStore
 from gateway.image_jobs import ImageQueue
-from gateway.judge import Judge
+from gateway.moderation.from_settings import make_provider
 from gateway.responses import ApiError, JSONResponse, error_response
 from gateway.viewer import pages as viewer_pages
 from gateway.viewer import samples as viewer_samples
@@ -29,7 +30,6 @@ from gateway.viewer import status as viewer_status
 from shared import jobqueue, redisconn
 from shared.auth import TokenVerifier
 from shared.config import Settings, load_settings
-from shared.moderation.factory import make_provider
 from shared.moderation.local import LocalMatcher
 
 log = logging.getLogger("gateway")
@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.image_queue = ImageQueue(client, broker, settings.job_ttl_seconds)
         provider = make_provider(settings)
         # The offline matcher stands in when a cloud provider fails or runs out of time.
-        app.state.judge = Judge(client, provider, LocalMatcher(), settings.feed_time_budget_seconds)
+        app.state.judge = FeedJudge(client, provider, LocalMatcher(), settings.feed_time_budget_seconds)
         log.info("moderation provider: %s", provider.name)
         app.state.chat = make_chat_engine(client, app.state.filters, settings)
         try:

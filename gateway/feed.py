@@ -21,10 +21,10 @@ from starlette.requests import Request
 
 from gateway import metrics
 from gateway.auth import authorised_user
+from gateway.feed_judge import FeedJudge
 from gateway.feeds import FeedDocument, FeedParseError, FeedPost, PostEdit, parse_feed, platform_for_url
 from gateway.image_jobs import ImageQueue
 from gateway.inputs import read_json_object
-from gateway.judge import Judge
 from gateway.policy import PostPlan, plan_post
 from gateway.responses import ApiError, JSONResponse
 from shared.imagejobs import ImageJob
@@ -186,7 +186,7 @@ async def get_feed(request: Request) -> JSONResponse:
         body = await off_loop_if_large(len(raw), render, doc, {}, url)
         return JSONResponse({"status": "success", "feed": {"response": body}, "moderation": report})
 
-    judge: Judge = request.app.state.judge
+    judge: FeedJudge = request.app.state.judge
     judgement = await judge.judge_page([as_post(p) for p in feed_posts], filters)
     metrics.provider_calls.labels(judgement.provider).inc(judgement.provider_calls)
     metrics.posts_judged.labels("cache").inc(judgement.cached)

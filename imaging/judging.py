@@ -65,7 +65,7 @@ def describe(filters: Sequence[str]) -> str:
     return " or ".join(filters) if len(filters) <= 3 else ", ".join(filters[:3]) + " or other filtered content"
 
 
-class Judge:
+class ImageJudge:
     def __init__(self, vision_client: VisionClient | None, cache: VerdictCache | None, *, timeout: float) -> None:
         self.vision = vision_client
         self.cache = cache

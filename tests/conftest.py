@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.redis_server import EmbeddedRedis
+from devtools.redis_server import EmbeddedRedis
 from tests.harness import ImageServer, Proc, start_gateway, start_notifier, start_worker
 
 

@@ -6,7 +6,7 @@ import logging
 
 import redis.asyncio as aioredis
 
-from gateway.chat.engine import ChatEngine
+from gateway.chat.conversation import ChatEngine
 from gateway.chat.provider import ChatModel
 from gateway.chat.state import ConversationStore
 from gateway.filter_store import FilterStore

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from google.genai import types
 
-from gateway.chat.prompt import (
+from gateway.chat.chat_prompt import (
     GEMINI_RESPONSE_SCHEMA,
     SYSTEM_PROMPT,
     ModelRequest,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from gateway.chat.prompt import (
+from gateway.chat.chat_prompt import (
     RESPONSE_SCHEMA,
     SCHEMA_NAME,
     SYSTEM_PROMPT,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from gateway.chat.prompt import ModelRequest
+from gateway.chat.chat_prompt import ModelRequest
 
 
 class ChatModel(Protocol):

@@ -19,10 +19,10 @@ import orjson
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
+from devtools.redis_server import EmbeddedRedis
 from shared import imagejobs, jobqueue, keys
 from shared.events import ImageResult
 from shared.imagejobs import ImageJob
-from shared.redis_server import EmbeddedRedis
 from tests.fakes import FakeServer, Reply, Request
 from tests.harness import Proc, start_worker, wait_until
 

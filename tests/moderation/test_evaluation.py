@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bench import eval_moderation
+from bench.evaluation import LabelledPost, aevaluate, evaluate, load_eval_set, score
 from shared.models import Filter
-from shared.moderation.evaluation import LabelledPost, aevaluate, evaluate, load_eval_set, score
 from shared.moderation.types import Match, Post, PostVerdict
 
 

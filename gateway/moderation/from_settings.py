@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared.config import ConfigError, Settings
-from shared.moderation.base import ModerationProvider
+from shared.moderation.provider import ModerationProvider
 
 # A provider call must finish well inside the feed's wall-time budget, leaving time to apply the verdicts.
 _PROVIDER_SHARE_OF_FEED_BUDGET = 0.75
@@ -22,7 +22,7 @@ def make_provider(settings: Settings) -> ModerationProvider:
     if choice == "openai":
         if not settings.openai_api_key:
             raise ConfigError("MODERATION_PROVIDER=openai but OPENAI_API_KEY is not set")
-        from shared.moderation.openai_provider import OpenAIProvider
+        from gateway.moderation.openai_judge import OpenAIProvider
 
         return OpenAIProvider(
             settings.openai_api_key,
@@ -34,7 +34,7 @@ def make_provider(settings: Settings) -> ModerationProvider:
     if choice == "gemini":
         if not settings.gemini_api_key:
             raise ConfigError("MODERATION_PROVIDER=gemini but GEMINI_API_KEY is not set")
-        from shared.moderation.gemini_provider import GeminiProvider
+        from gateway.moderation.gemini_judge import GeminiProvider
 
         return GeminiProvider(
             settings.gemini_api_key,

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from shared.models import Filter
-from shared.moderation.base import ModerationProvider
+from shared.moderation.provider import ModerationProvider
 from shared.moderation.types import Post
 
 PAGE_SIZE = 25  # what a feed page holds, and so what one provider call judges

@@ -14,8 +14,8 @@ import orjson
 
 from gateway.chat.reply import CONTENT_TYPES, INITIAL_TYPES, MAX_OPTION_CHARS, MODEL_REPLY_TYPES
 from gateway.chat.state import Turn
+from gateway.moderation.page_prompt import openapi_schema
 from shared.models import Filter
-from shared.moderation.prompt import openapi_schema
 
 SCHEMA_NAME = "filter_chat_reply"
 MAX_FILTERS_IN_PROMPT = 50

@@ -9,8 +9,8 @@ import logging
 
 from google.genai import types
 
+from gateway.moderation.page_prompt import GEMINI_RESPONSE_SCHEMA, MAX_CHARS_PER_REQUEST, SYSTEM_PROMPT, PageJudge
 from shared.models import Filter
-from shared.moderation.prompt import GEMINI_RESPONSE_SCHEMA, MAX_CHARS_PER_REQUEST, SYSTEM_PROMPT, PageJudge
 from shared.moderation.types import Post, PostVerdict, ProviderError
 from shared.providers import gemini
 from shared.providers.retry import RetryPolicy, attempt_error

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from gateway.moderation.page_prompt import MAX_CHARS_PER_REQUEST, RESPONSE_SCHEMA, SCHEMA_NAME, SYSTEM_PROMPT, PageJudge
 from shared.models import Filter
-from shared.moderation.prompt import MAX_CHARS_PER_REQUEST, RESPONSE_SCHEMA, SCHEMA_NAME, SYSTEM_PROMPT, PageJudge
 from shared.moderation.types import Post, PostVerdict, ProviderError
 from shared.providers.openai import async_client, classify_error
 from shared.providers.retry import RetryPolicy, attempt_error

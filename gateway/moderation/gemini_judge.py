@@ -1,6 +1,6 @@
 """Gemini (Developer API) as a moderation provider: one ``generateContent`` call per feed page.
 
-The reply is constrained by ``response_schema`` (JSON mode), then checked again by ``prompt.parse_results``.
+The reply is constrained by ``response_schema`` (JSON mode), then checked again by ``replies.parse_results``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import logging
 
 from google.genai import types
 
-from gateway.moderation.page_prompt import GEMINI_RESPONSE_SCHEMA, MAX_CHARS_PER_REQUEST, SYSTEM_PROMPT, PageJudge
+from gateway.moderation.batching import MAX_CHARS_PER_REQUEST, PageJudge
+from gateway.moderation.page_prompt import GEMINI_RESPONSE_SCHEMA, SYSTEM_PROMPT
 from shared.models import Filter
 from shared.moderation.types import Post, PostVerdict, ProviderError
 from shared.providers import gemini

@@ -1,7 +1,7 @@
 """OpenAI (or any OpenAI-compatible endpoint) as a moderation provider: one chat completion per feed page.
 
 The reply is constrained by a strict JSON schema (structured outputs), then checked again by
-``prompt.parse_results``, because a schema guarantees shape, not truth.
+``replies.parse_results``, because a schema guarantees shape, not truth.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from gateway.moderation.page_prompt import MAX_CHARS_PER_REQUEST, RESPONSE_SCHEMA, SCHEMA_NAME, SYSTEM_PROMPT, PageJudge
+from gateway.moderation.batching import MAX_CHARS_PER_REQUEST, PageJudge
+from gateway.moderation.page_prompt import RESPONSE_SCHEMA, SCHEMA_NAME, SYSTEM_PROMPT
 from shared.models import Filter
 from shared.moderation.types import Post, PostVerdict, ProviderError
 from shared.providers.openai import async_client, classify_error

@@ -6,6 +6,8 @@ Client set-up (base URL, pinned ``v1beta``), safety settings and error classes c
 
 from __future__ import annotations
 
+import asyncio
+
 from google.genai import types
 
 from gateway.chat.chat_prompt import (
@@ -16,10 +18,9 @@ from gateway.chat.chat_prompt import (
     filters_document,
     user_message_text,
 )
-from gateway.chat.retry import call_within
 from shared.moderation.types import ProviderError
 from shared.providers import gemini
-from shared.providers.retry import RetryPolicy, attempt_error
+from shared.providers.retry import RetryPolicy, attempt_error, retry_async
 
 
 class GeminiChat:
@@ -41,13 +42,14 @@ class GeminiChat:
         self.timeout = timeout
         self.policy = policy or RetryPolicy(max_retries=2, backoff_base=0.5)
         self._temperature = temperature
-        self._client = gemini.client(api_key, base_url)  # the SDK never retries; call_within does
+        self._client = gemini.client(api_key, base_url)  # the SDK never retries; retry_async does
 
     async def answer(self, request: ModelRequest) -> str:
         contents = _contents(request)
         system = f"{SYSTEM_PROMPT}\n{filters_document(request.filters)}"
-        return await call_within(
-            self.name, lambda left: self._attempt(system, contents, left), self.timeout, self.policy
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        return await retry_async(
+            self.name, lambda left: self._attempt(system, contents, left), policy=self.policy, deadline=deadline
         )
 
     async def aclose(self) -> None:

@@ -5,6 +5,7 @@ Client set-up and error classes come from ``shared.providers.openai``, as for th
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 
@@ -17,10 +18,9 @@ from gateway.chat.chat_prompt import (
     filters_document,
     user_message_text,
 )
-from gateway.chat.retry import call_within
 from shared.moderation.types import ProviderError
 from shared.providers.openai import async_client, classify_error
-from shared.providers.retry import RetryPolicy, attempt_error
+from shared.providers.retry import RetryPolicy, attempt_error, retry_async
 
 RESPONSE_FORMAT: dict[str, Any] = {
     "type": "json_schema",
@@ -48,12 +48,15 @@ class OpenAIChat:
         self.timeout = timeout
         self.policy = policy or RetryPolicy(max_retries=2, backoff_base=0.5)
         self._temperature = temperature
-        # The SDK's own retries are off: call_within retries inside the deadline and honours Retry-After.
+        # The SDK's own retries are off: retry_async retries inside the deadline and honours Retry-After.
         self._client = async_client(api_key, base_url, timeout)
 
     async def answer(self, request: ModelRequest) -> str:
         messages = _messages(request)
-        return await call_within(self.name, lambda left: self._attempt(messages, left), self.timeout, self.policy)
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        return await retry_async(
+            self.name, lambda left: self._attempt(messages, left), policy=self.policy, deadline=deadline
+        )
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -1,9 +1,11 @@
-"""One feed page through a cloud judge: split into as few requests as fit, each retried within the page deadline."""
+"""One feed page through a cloud judge: split into as few requests as fit, each retried within the page deadline.
+
+The retry loop itself is ``shared.providers.retry.retry_async``, as for the chat.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 
 import orjson
@@ -12,9 +14,7 @@ from gateway.moderation.page_prompt import SYSTEM_PROMPT, post_doc, render_page
 from gateway.moderation.replies import parse_results
 from shared.models import Filter
 from shared.moderation.types import Post, PostVerdict, ProviderError
-from shared.providers.retry import Retryable, RetryPolicy
-
-log = logging.getLogger(__name__)
+from shared.providers.retry import RetryPolicy, retry_async
 
 # ~4 characters per token: 60k characters stay far below every supported model's context window and keep
 # one call's latency reasonable; bigger pages are split (see ``split_page``).
@@ -95,24 +95,12 @@ class PageJudge:
         return verdicts
 
     async def _judge_batch(self, batch: list[Post], filters: list[Filter], deadline: float) -> dict[str, PostVerdict]:
-        raw = await self._call_with_retries(render_page(batch, filters), deadline)
+        message = render_page(batch, filters)
+        raw = await retry_async(
+            self.name,
+            lambda left: self._attempt(message, left),
+            policy=self.policy,
+            deadline=deadline,
+            slots=self._slots,
+        )
         return parse_results(raw, batch, filters)
-
-    async def _call_with_retries(self, message: str, deadline: float) -> str:
-        loop = asyncio.get_running_loop()
-        attempt = 0
-        while True:
-            try:
-                async with self._slots:
-                    return await self._attempt(message, max(0.001, deadline - loop.time()))
-            except Retryable as exc:
-                if attempt >= self.policy.max_retries:
-                    raise ProviderError(f"{self.name}: gave up after {attempt + 1} attempts: {exc}") from exc
-                delay = self.policy.delay(attempt, exc.retry_after)
-                if loop.time() + delay >= deadline:
-                    raise ProviderError(
-                        f"{self.name}: {exc}; retrying in {delay:.1f}s would miss the deadline"
-                    ) from exc
-                log.warning("%s: %s; retry %d in %.2fs", self.name, exc, attempt + 1, delay)
-                await asyncio.sleep(delay)
-                attempt += 1

@@ -16,8 +16,9 @@ from typing import TypeVar
 from google.genai import types
 
 from imaging.cloud import vision
-from imaging.cloud.calls import CloudRefused, Gate, RetryPolicy, call_with_retries, cloud_error
+from imaging.cloud.calls import CloudRefused, Gate, call_with_retries, cloud_error
 from shared.providers import gemini
+from shared.providers.retry import RetryPolicy
 
 T = TypeVar("T")
 

@@ -16,8 +16,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from imaging.cloud import vision
-from imaging.cloud.calls import CloudRefused, Gate, RetryPolicy, call_with_retries, cloud_error
+from imaging.cloud.calls import CloudRefused, Gate, call_with_retries, cloud_error
 from shared.providers.openai import classify_error, sync_client
+from shared.providers.retry import RetryPolicy
 
 T = TypeVar("T")
 

@@ -6,20 +6,16 @@ The reply is constrained by a strict JSON schema (structured outputs), then chec
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from gateway.moderation.batching import MAX_CHARS_PER_REQUEST, PageJudge
-from gateway.moderation.page_prompt import RESPONSE_SCHEMA, SCHEMA_NAME, SYSTEM_PROMPT
-from shared.models import Filter
-from shared.moderation.types import Post, PostVerdict, ProviderError
-from shared.providers.openai import async_client, classify_error
-from shared.providers.retry import RetryPolicy, attempt_error
+from openai import AsyncOpenAI
 
-log = logging.getLogger(__name__)
+from gateway.moderation.cloud_judge import CloudJudge
+from gateway.moderation.page_prompt import RESPONSE_SCHEMA, SCHEMA_NAME, SYSTEM_PROMPT
+from shared.providers.openai import async_client, classify_error, completion_text
+from shared.providers.retry import attempt_error
 
 DEFAULT_MODEL = "gpt-4o-mini"
-DEFAULT_TIMEOUT = 15.0
 
 RESPONSE_FORMAT: dict[str, Any] = {
     "type": "json_schema",
@@ -27,53 +23,24 @@ RESPONSE_FORMAT: dict[str, Any] = {
 }
 
 
-class OpenAIProvider:
+class OpenAIProvider(CloudJudge):
     """Judges a page with one ``chat.completions`` request (more only when the page exceeds the input budget).
 
     ``base_url`` is the API root including the version, e.g. ``https://api.openai.com/v1`` or
-    ``http://127.0.0.1:8080/v1``; None or "" means the official endpoint. ``timeout`` bounds a whole
-    ``judge`` call, retries included. ``temperature=None`` omits the parameter, for models that reject it.
+    ``http://127.0.0.1:8080/v1``; None or "" means the official endpoint.
     """
 
     name = "openai"
-    can_rewrite = True
+    default_model = DEFAULT_MODEL
+    _client: AsyncOpenAI
 
-    def __init__(
-        self,
-        api_key: str,
-        model: str = DEFAULT_MODEL,
-        base_url: str | None = None,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
-        concurrency: int = 8,
-        temperature: float | None = 0.0,
-        max_chars_per_request: int = MAX_CHARS_PER_REQUEST,
-        backoff_base: float = 0.5,
-    ) -> None:
-        if not api_key:
-            raise ValueError("OpenAIProvider needs an API key")
-        self.model = model
-        self._temperature = temperature
-        # The SDK's own retries are off: PageJudge retries within the page deadline and honours Retry-After.
-        self._client = async_client(api_key, base_url, timeout)
-        self._pages = PageJudge(
-            self.name,
-            self._complete,
-            timeout=timeout,
-            policy=RetryPolicy(max_retries=max_retries, backoff_base=backoff_base),
-            concurrency=concurrency,
-            max_chars=max_chars_per_request,
-        )
-
-    async def judge(self, posts: list[Post], filters: list[Filter]) -> dict[str, PostVerdict]:
-        return await self._pages.judge(posts, filters)
+    def _connect(self, api_key: str, base_url: str | None, timeout: float) -> AsyncOpenAI:
+        return async_client(api_key, base_url, timeout)
 
     async def aclose(self) -> None:
         await self._client.close()
 
     async def _complete(self, message: str, time_left: float) -> str:
-        """One request; the model's JSON text, or Retryable / ProviderError."""
         extra: dict[str, Any] = {} if self._temperature is None else {"temperature": self._temperature}
         try:
             completion = await self._client.chat.completions.create(
@@ -88,22 +55,4 @@ class OpenAIProvider:
             )
         except Exception as exc:  # 408/409/429/5xx and network errors are Retryable; the rest ProviderError
             raise attempt_error(self.name, classify_error(exc)) from exc
-        return _content(completion)
-
-
-def _content(completion: Any) -> str:
-    choices = getattr(completion, "choices", None)
-    if not choices:
-        raise ProviderError(f"openai: reply is not a chat completion: {str(completion)[:120]!r}")
-    choice = choices[0]
-    if choice.finish_reason == "length":
-        raise ProviderError("openai: reply cut off at the output token limit")
-    message = choice.message
-    if getattr(message, "refusal", None):
-        raise ProviderError(f"openai: model refused: {message.refusal[:200]}")
-    if not message.content:
-        raise ProviderError("openai: reply has no content")
-    usage = getattr(completion, "usage", None)
-    if usage is not None:
-        log.debug("openai usage: %s prompt, %s completion tokens", usage.prompt_tokens, usage.completion_tokens)
-    return message.content
+        return completion_text(completion)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from shared.providers.errors import Failure
 from shared.providers.retry import Retryable, RetryPolicy, retry_sync
@@ -74,3 +74,40 @@ def call_with_retries(attempt: Callable[[float], T], *, gate: Gate, policy: Retr
     The last ``CloudTransient`` is raised when retries or time run out; no time for an attempt is one too.
     """
     return retry_sync(gate.name, attempt, policy=policy, deadline=deadline, slot=gate.run, out_of_time=CloudTransient)
+
+
+class GatedClient:
+    """What both image clients share: their settings and two gates per provider.
+
+    Separate gates for edits and vision calls: a queue of slow edits must not hold up the quick vision
+    calls of local jobs. A subclass builds its SDK client in ``_connect``.
+    """
+
+    name: str
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str | None,
+        image_model: str,
+        vision_model: str,
+        concurrency: int,
+        policy: RetryPolicy,
+        request_timeout: float,
+    ) -> None:
+        if not api_key:
+            raise ValueError(f"{type(self).__name__} needs an API key")
+        self.image_model = image_model
+        self.vision_model = vision_model
+        self.edit_gate = Gate(f"{self.name} edits", concurrency)
+        self.vision_gate = Gate(f"{self.name} vision", concurrency)
+        self.policy = policy
+        self.request_timeout = request_timeout
+        self._client = self._connect(api_key, base_url, request_timeout)
+
+    def _connect(self, api_key: str, base_url: str | None, timeout: float) -> Any:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._client.close()

@@ -10,15 +10,16 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 from starlette.testclient import TestClient, WebSocketTestSession
 
 from gateway.app import asgi_app as gateway_asgi_app
 from notifier.app import create_app as create_notifier_app
 from shared.config import Settings, load_settings
+from tests.wsclient import Frames
 
 BASE_URL = "http://testserver"
 
@@ -48,14 +49,12 @@ def notifier_client(redis_url: str, **env: str) -> Iterator[TestClient]:
         yield client
 
 
-class AppSocket:
-    """A notifier socket through ``TestClient``; frames are collected by a thread, like tests.wsclient.Socket."""
+class AppSocket(Frames):
+    """A notifier socket through ``TestClient``, with the same API as tests.wsclient.Socket."""
 
     def __init__(self, client: TestClient, path: str) -> None:
+        super().__init__()
         self.session: WebSocketTestSession = client.websocket_connect(path).__enter__()
-        self.frames: list[dict[str, Any]] = []
-        self.closed_code: int | None = None
-        self._cv = threading.Condition()
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
@@ -67,44 +66,14 @@ class AppSocket:
                 if message["type"] == "websocket.close":
                     code = message.get("code", 1000)
                     return
-                with self._cv:
-                    self.frames.append(json.loads(message["text"]))
-                    self._cv.notify_all()
-        except Exception:  # the session ended (closed by us): no more frames
+                self._received(message["text"])
+        except anyio.ClosedResourceError:  # closed by us (close()): the session's streams are gone
             return
         finally:
-            with self._cv:
-                self.closed_code = code
-                self._cv.notify_all()
+            self._closed(code)
 
     def send(self, frame: dict[str, Any] | str) -> None:
         self.session.send_text(frame if isinstance(frame, str) else json.dumps(frame))
-
-    def wait_for(self, type_: str, timeout: float = 10.0, count: int = 1) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        with self._cv:
-            while True:
-                found = [f for f in self.frames if f.get("type") == type_]
-                if len(found) >= count:
-                    return found
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self.closed_code is not None:
-                    raise TimeoutError(f"no {count}x {type_!r} within {timeout}s; got {self.frames}")
-                self._cv.wait(remaining)
-
-    def of_type(self, type_: str) -> list[dict[str, Any]]:
-        with self._cv:
-            return [f for f in self.frames if f.get("type") == type_]
-
-    def wait_closed(self, timeout: float = 10.0) -> int:
-        deadline = time.monotonic() + timeout
-        with self._cv:
-            while self.closed_code is None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError("socket not closed")
-                self._cv.wait(remaining)
-            return self.closed_code
 
     def close(self) -> None:
         self.session.__exit__(None, None, None)

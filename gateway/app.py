@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
 
 from gateway import feed, filters, health, images, metrics, openapi
 from gateway.chat import routes as chat
@@ -127,8 +128,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return app
 
 
-def create_asgi_app() -> object:
-    """Entry point for uvicorn (``--factory``): the app wrapped in CORS."""
+def asgi_app(settings: Settings) -> ASGIApp:
+    """The app as served: wrapped in CORS and request metrics (tests serve this one in process)."""
+    return metrics.RequestMetrics(with_cors(create_app(settings), settings.extra_origins))
+
+
+def create_asgi_app() -> ASGIApp:
+    """Entry point for uvicorn (``--factory``)."""
     settings = load_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    return metrics.RequestMetrics(with_cors(create_app(settings), settings.extra_origins))
+    return asgi_app(settings)

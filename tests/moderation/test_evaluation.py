@@ -69,7 +69,7 @@ def test_evaluate_pages_posts_and_scores_predictions() -> None:
     m = result["per_filter"][1]
     assert (m["tp"], m["fp"], m["fn"]) == (30, 5, 0)
     assert [e["id"] for e in result["errors"]] == ["p0", "p2", "p4", "p6", "p8"]
-    assert result["ms_per_page"] >= 0
+    assert "ms_per_page" in result  # reported; its value is measured in bench/, never asserted
 
 
 async def test_aevaluate_runs_inside_a_loop() -> None:

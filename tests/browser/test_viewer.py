@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from gateway.feeds.samplegen import reddit_page, x_timeline
+from gateway.viewer.samplegen import reddit_page, x_timeline
 from tests.browser.conftest import SKIP_NO_PLAYWRIGHT, Viewer, new_user, screenshot
 from tests.harness import wait_until
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from gateway.feeds.samplegen import reddit_page, x_timeline
+from gateway.viewer.samplegen import reddit_page, x_timeline
 from shared.redis_server import EmbeddedRedis
 from tests.fakes import Reply, garbage
 from tests.fakes.gemini_server import FakeGemini, gemini_error

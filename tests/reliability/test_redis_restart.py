@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import redis
 
-from gateway.feeds.samplegen import reddit_page
+from gateway.viewer.samplegen import reddit_page
 from shared import keys
 from shared.redis_server import EmbeddedRedis
 from tests.harness import make_test_jpeg, wait_until

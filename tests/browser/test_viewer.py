@@ -1,4 +1,4 @@
-"""The viewer page in a real browser against real processes (issue 7).
+"""The viewer page in a real browser against real processes.
 
 Each test drives the page as a person would (form fields and buttons) and checks what is on the
 screen: markers rendered as the extension renders them, deferred images swapped without a reload,

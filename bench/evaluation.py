@@ -1,4 +1,4 @@
-"""Scoring a moderation provider against a labelled set (format: ``/work/shared/eval/README.md``).
+"""Scoring a moderation provider against a labelled set (read by :func:`load_eval_set`).
 
 Each filter is a binary classifier: a post is a positive for filter *n* iff *n* is in its labels.
 Undefined ratios (no predictions, no positives) count as 0.0, as scikit-learn's ``zero_division=0``.

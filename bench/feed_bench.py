@@ -24,7 +24,7 @@ import httpx
 from openai import AsyncOpenAI
 
 from devtools.redis_server import EmbeddedRedis
-from gateway.feeds.samplegen import reddit_page, x_timeline
+from gateway.viewer.samplegen import reddit_page, x_timeline
 from tests.fakes.openai_server import FakeOpenAI
 from tests.harness import start_gateway
 

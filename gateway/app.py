@@ -52,7 +52,7 @@ def routes() -> list[BaseRoute]:
         Route("/images/jobs", images.queue_image_job, methods=["POST"]),
         Route("/get_img_result", images.get_img_result, methods=["GET"]),
         Route("/images/{blob_id}", images.serve_image, methods=["GET"]),
-        # The demo viewer (issue 7): page, its config, sample feeds and images, operator status.
+        # The demo viewer: page, its config, sample feeds and images, operator status.
         Route("/viewer", viewer_pages.page, methods=["GET"]),
         Route("/viewer/config", viewer_pages.config, methods=["GET"]),
         Route("/viewer/status", viewer_status.status, methods=["GET"]),

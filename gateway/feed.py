@@ -1,5 +1,5 @@
 """POST /get_feed: the extension's intercepted Reddit or X feed body, returned in the same format
-with the user's interventions applied (contract 2.4, 5.x).
+with the user's interventions applied (docs/protocol.md §2.1, §3).
 
 Steps: read the request; pick the platform from the intercepted URL; parse the feed; judge every
 post against every active filter in one provider call (cached per post); turn verdicts into text
@@ -87,7 +87,7 @@ def as_post(feed_post: FeedPost) -> Post:
     )
 
 
-# Filter metadata keys (contract 4.1) and the worker option each one sets.
+# Filter metadata keys (docs/protocol.md §2) and the worker option each one sets.
 METADATA_OPTIONS = {
     "blur_radius": "radius",
     "occlusion_color": "color",
@@ -130,7 +130,7 @@ async def image_configs(
         async with limit:
             outcome = await queue.request(user_id, job)
         metrics.image_jobs.labels(outcome.state).inc()
-        # "filters" is exactly what the extension will poll and wait with (contract 3.2).
+        # "filters" is exactly what the extension will poll and wait with (docs/protocol.md §3.2, §4).
         base = {"type": "edit_to_replace", "filters": [filter_text], "best_filter_name": filter_text,
                 "intervention": job.intervention}
         if outcome.state == "done" and outcome.result is not None:

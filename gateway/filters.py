@@ -1,4 +1,4 @@
-"""Filter routes: GET/POST /filters, PUT/DELETE /filters/{id} (contract 2.5-2.8).
+"""Filter routes: GET/POST /filters, PUT/DELETE /filters/{id} (docs/protocol.md §2).
 
 Differences from the original, on purpose: intended status codes (400/404/422, not 500),
 ``content_type`` and ``filter_metadata`` are stored, an update changes only the fields it sends,
@@ -131,7 +131,7 @@ async def delete_filter(request: Request) -> JSONResponse:
 
 
 async def update_user(request: Request) -> JSONResponse:
-    """POST /user/update {user_id, email} (contract 2.13)."""
+    """POST /user/update {user_id, email} (docs/protocol.md §2)."""
     data = await read_json_object(request, request.app.state.settings.max_body_bytes)
     user_id = await authorised_user(request, data.get("user_id"))
     email = string_field(data, "email", required=False, max_len=320)

@@ -98,7 +98,7 @@ async def queue_image_job(request: Request) -> JSONResponse:
 
 
 async def get_img_result(request: Request) -> JSONResponse:
-    """GET /get_img_result?img_url=&filters= (contract 2.11). Always 200: the extension burns its
+    """GET /get_img_result?img_url=&filters= (docs/protocol.md §4). Always 200: the extension burns its
     poll attempts without waiting on non-2xx answers."""
     image_url = image_url_value(query_param(request, "img_url"), "img_url")
     filters = filters_query(query_param(request, "filters"))

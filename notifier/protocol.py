@@ -1,5 +1,4 @@
-"""The socket protocol: the official extension's frames (extension-client.md section 2, contract
-3.2) plus two of ours.
+"""The socket protocol (docs/protocol.md §5): the official extension's frames plus two of ours.
 
 Client frames are ``{"type", "data", "id"}``. Handled: ``ping`` (answered with ``pong``),
 ``pong`` (activity only), ``wait_for_image`` (answered at once when the result exists, otherwise

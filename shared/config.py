@@ -142,7 +142,7 @@ class Settings:
         "CHAT_IMAGE_MAX_BYTES", 10 * 1024 * 1024, "Largest picture accepted by /chat/image (kept in memory only)."
     )
 
-    # -- imaging worker: queues, cloud image providers, judging (issue 4) --
+    # -- imaging worker: queues, cloud image providers, judging --
     worker_poll_ms: int = _env_field(
         "WORKER_POLL_MS", 50, "Longest pause of an idle worker between queue polls (Dramatiq's default is 1000)."
     )

@@ -1,6 +1,6 @@
 """What one chat answer is, and the check a model's answer must pass before it reaches the extension.
 
-The extension (extension-client 1.3, row 8) reads ``text``, ``options`` (buttons), ``type`` and
+The extension (docs/protocol.md §2.2) reads ``text``, ``options`` (buttons), ``type`` and
 ``filter_data``; ``filter_data`` is only applied when it has a ``filter_text``.
 """
 

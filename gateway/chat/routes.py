@@ -1,4 +1,4 @@
-"""POST /chat and POST /chat/image (contract 2.9, 2.10).
+"""POST /chat and POST /chat/image (docs/protocol.md §2.2).
 
 Both answer 200 ``{"status": "success", "user_id", "text", "type", "options", "filter_data"}``, also when the
 model fails (``type: "error"``); bad input gets the gateway's 4xx envelope.

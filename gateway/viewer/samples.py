@@ -1,7 +1,7 @@
 """Bundled sample feeds for the viewer, and the images they show.
 
 ``GET /viewer/samples/{reddit|x}?seed=N`` answers ``{platform, url, body, seed, posts}``: a realistic
-25-post page from :mod:`gateway.feeds.samplegen`, with ``url`` the request URL the extension would
+25-post page from :mod:`gateway.viewer.samplegen`, with ``url`` the request URL the extension would
 have intercepted. The generator's image URLs point at public hosts (preview.redd.it, pbs.twimg.com);
 here they are rewritten to ``/viewer/sample-image/<name>.jpg`` on this gateway, which draws a
 picture with Pillow. So the demo works offline, the browser never loads a public host, and the
@@ -25,8 +25,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.feeds.samplegen import reddit_page, x_timeline
 from gateway.responses import ApiError, JSONResponse
+from gateway.viewer.samplegen import reddit_page, x_timeline
 from shared.config import Settings
 
 POSTS = 25

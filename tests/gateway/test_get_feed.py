@@ -15,7 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from gateway.feeds import parse_feed
-from gateway.feeds.samplegen import reddit_page, x_timeline
+from gateway.viewer.samplegen import reddit_page, x_timeline
 from tests.conftest import Stack
 from tests.harness import DEFAULT_PREFIX, make_test_jpeg, wait_until
 

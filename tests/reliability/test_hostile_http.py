@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from devtools.redis_server import EmbeddedRedis
-from gateway.feeds.samplegen import reddit_page, x_timeline
+from gateway.viewer.samplegen import reddit_page, x_timeline
 from tests.harness import Proc
 from tests.reliability import procs
 from tests.reliability.figures import SOAK, record, scale

@@ -17,7 +17,7 @@ import httpx
 import redis
 
 from devtools.redis_server import EmbeddedRedis
-from gateway.feeds.samplegen import reddit_page
+from gateway.viewer.samplegen import reddit_page
 from shared import keys
 from tests.harness import make_test_jpeg, wait_until
 from tests.reliability import procs

@@ -1,4 +1,4 @@
-"""Bad input to POST /chat gets the gateway's 4xx envelope; a missing user id defaults as the contract says."""
+"""Bad input to POST /chat gets the gateway's 4xx envelope; a missing user id defaults as docs/protocol.md §1.2 says."""
 
 from __future__ import annotations
 

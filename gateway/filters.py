@@ -15,10 +15,8 @@ from gateway.auth import authorised_user
 from gateway.filter_store import DURATIONS, FilterStore, expiry_for
 from gateway.inputs import read_json_object, string_field
 from gateway.responses import ApiError, JSONResponse, success
+from shared.limits import MAX_FILTER_TEXT_CHARS, MAX_FILTERS_PER_USER
 from shared.models import CONTENT_TYPES
-
-MAX_FILTER_TEXT = 500
-MAX_FILTERS_PER_USER = 200
 
 
 def _store(request: Request) -> FilterStore:
@@ -43,7 +41,7 @@ def _fields(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     """Validated filter fields present in ``data`` (all of them, with defaults, when creating)."""
     out: dict[str, Any] = {}
     if "filter_text" in data or not partial:
-        text = string_field(data, "filter_text", max_len=MAX_FILTER_TEXT)
+        text = string_field(data, "filter_text", max_len=MAX_FILTER_TEXT_CHARS)
         assert text is not None
         if not text.strip():
             raise ApiError(422, "filter_text must not be empty")

@@ -16,16 +16,14 @@ from gateway.responses import ApiError, JSONResponse
 from shared import storage
 from shared.imagejobs import ImageJob
 from shared.jobqueue import canonical_intervention
-
-MAX_URL_LEN = 4096
-MAX_FILTERS = 20
+from shared.limits import MAX_FILTER_TEXT_CHARS, MAX_FILTERS_PER_REQUEST, MAX_URL_CHARS
 
 
 def image_url_value(value: Any, name: str = "image_url") -> str:
     if not isinstance(value, str) or not value:
         raise ApiError(422, f"{name} must be a non-empty string")
-    if len(value) > MAX_URL_LEN:
-        raise ApiError(422, f"{name} is longer than {MAX_URL_LEN} characters")
+    if len(value) > MAX_URL_CHARS:
+        raise ApiError(422, f"{name} is longer than {MAX_URL_CHARS} characters")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ApiError(422, f"{name} must be an absolute http(s) URL")
@@ -38,8 +36,8 @@ def filters_value(value: Any) -> list[str]:
         value = [value]
     if not isinstance(value, list) or not all(isinstance(f, str) for f in value):
         raise ApiError(422, "filters must be a list of strings")
-    if len(value) > MAX_FILTERS or any(len(f) > 500 for f in value):
-        raise ApiError(422, f"at most {MAX_FILTERS} filters of up to 500 characters")
+    if len(value) > MAX_FILTERS_PER_REQUEST or any(len(f) > MAX_FILTER_TEXT_CHARS for f in value):
+        raise ApiError(422, f"at most {MAX_FILTERS_PER_REQUEST} filters of up to {MAX_FILTER_TEXT_CHARS} characters")
     return value
 
 
@@ -81,7 +79,7 @@ async def queue_image_job(request: Request) -> JSONResponse:
     intensity = data.get("intensity", 3)
     if isinstance(intensity, bool) or not isinstance(intensity, int) or not 1 <= intensity <= 5:
         raise ApiError(422, "intensity must be an integer from 1 to 5")
-    filter_text = string_field(data, "filter_text", required=False, default="", max_len=500) or ""
+    filter_text = string_field(data, "filter_text", required=False, default="", max_len=MAX_FILTER_TEXT_CHARS) or ""
     job = ImageJob(
         image_url=image_url,
         filters=tuple(filters),

@@ -23,21 +23,20 @@ from starlette.staticfiles import StaticFiles
 from gateway.responses import JSONResponse
 from shared.config import Settings
 from shared.jobqueue import CLOUD_INTERVENTIONS, INTERVENTION_ALIASES, LOCAL_INTERVENTIONS
+from shared.limits import (
+    MAX_FILTER_TEXT_CHARS,
+    MAX_FILTERS_PER_REQUEST,
+    MAX_MESSAGE_CHARS,
+    MAX_SAMPLE_SEED,
+    MAX_URL_CHARS,
+    MAX_USER_ID_CHARS,
+)
 
 DOCS_DIR = Path(__file__).resolve().parent / "docs"
 DOCS_PAGE = DOCS_DIR / "index.html"
 DOCS_STATIC = DOCS_DIR / "static"
 
 Schema = dict[str, Any]
-
-# Bounds, as the handlers enforce them (kept literal here so the document reads on its own; the test
-# next to it compares them with the handlers' constants).
-MAX_USER_ID = 256
-MAX_URL = 4096
-MAX_FILTERS = 20
-MAX_FILTER_TEXT = 500
-MAX_MESSAGE = 2000
-MAX_SEED = 1_000_000
 
 ERRORS = {
     400: "Malformed request: empty or invalid JSON, missing parameter, unsupported feed.",
@@ -73,13 +72,13 @@ def _string(max_len: int | None = None, min_len: int | None = None, **extra: Any
 
 
 _OBJECT: Schema = {"type": "object"}
-_USER_ID = _string(MAX_USER_ID, 1, description="The extension's user id (trusted in open mode).")
+_USER_ID = _string(MAX_USER_ID_CHARS, 1, description="The extension's user id (trusted in open mode).")
 _INTERVENTIONS = sorted({*LOCAL_INTERVENTIONS, *CLOUD_INTERVENTIONS, *INTERVENTION_ALIASES})
 
 
 def components() -> dict[str, Schema]:
     filter_fields: dict[str, Schema] = {
-        "filter_text": _string(MAX_FILTER_TEXT, 1, pattern=r"\S", description="What to moderate."),
+        "filter_text": _string(MAX_FILTER_TEXT_CHARS, 1, pattern=r"\S", description="What to moderate."),
         "intensity": {
             "description": "1-2 blur, 3 overlay, 4-5 rewrite; null means 5 (the options page's bug).",
             "oneOf": [{"type": "integer", "minimum": 1, "maximum": 5}, {"type": "null"}],
@@ -216,15 +215,15 @@ def components() -> dict[str, Schema]:
             "required": ["image_url"],
             "properties": {
                 "user_id": _USER_ID,
-                "image_url": _string(MAX_URL, 1, format="uri", description="Absolute http(s) URL."),
+                "image_url": _string(MAX_URL_CHARS, 1, format="uri", description="Absolute http(s) URL."),
                 "filters": {
                     "oneOf": [
-                        {"type": "array", "maxItems": MAX_FILTERS, "items": _string(MAX_FILTER_TEXT)},
-                        _string(MAX_FILTER_TEXT, description="One filter."),
+                        {"type": "array", "maxItems": MAX_FILTERS_PER_REQUEST, "items": _string(MAX_FILTER_TEXT_CHARS)},
+                        _string(MAX_FILTER_TEXT_CHARS, description="One filter."),
                     ],
                 },
                 "intervention": {"type": "string", "enum": _INTERVENTIONS},
-                "filter_text": _string(MAX_FILTER_TEXT),
+                "filter_text": _string(MAX_FILTER_TEXT_CHARS),
                 "intensity": {"type": "integer", "minimum": 1, "maximum": 5},
             },
         },
@@ -258,7 +257,7 @@ def components() -> dict[str, Schema]:
             "required": ["message"],
             "properties": {
                 "user_id": _USER_ID,
-                "message": _string(MAX_MESSAGE, 1, pattern=r"\S"),
+                "message": _string(MAX_MESSAGE_CHARS, 1, pattern=r"\S"),
                 "history": {
                     "type": ["array", "null"],
                     "items": {
@@ -279,7 +278,7 @@ def components() -> dict[str, Schema]:
             "properties": {
                 "image": {"type": "string", "contentMediaType": "application/octet-stream",
                           "description": "JPEG, PNG, GIF or WebP (decoded and re-encoded; metadata dropped)."},
-                "message": _string(MAX_MESSAGE),
+                "message": _string(MAX_MESSAGE_CHARS),
                 "history": _string(description="JSON text of the history list; invalid means []."),
                 "user_id": _USER_ID,
             },
@@ -452,7 +451,7 @@ def operations(token_mode: bool) -> dict[str, dict[str, Schema]]:
         "/get_img_result": {"get": {
             "summary": "Poll an image result (what the shipped extension does)", "tags": ["images"],
             "parameters": [
-                _query("img_url", _string(MAX_URL, 1, format="uri"), required=True),
+                _query("img_url", _string(MAX_URL_CHARS, 1, format="uri"), required=True),
                 _query("filters", _string(min_len=1), required=True,
                        description="A JSON array of strings, or one bare filter."),
             ],
@@ -482,7 +481,7 @@ def operations(token_mode: bool) -> dict[str, dict[str, Schema]]:
             "summary": "A bundled 25-post sample feed", "tags": ["viewer"],
             "parameters": [
                 _path("platform", {"type": "string", "enum": ["reddit", "x"]}),
-                _query("seed", {"type": "integer", "minimum": 0, "maximum": MAX_SEED}, required=False),
+                _query("seed", {"type": "integer", "minimum": 0, "maximum": MAX_SAMPLE_SEED}, required=False),
             ],
             "responses": {"200": _json(_ref("ViewerSample"), "The sample."), **_errors(404, 422)},
         }},

@@ -19,9 +19,7 @@ import redis.asyncio as aioredis
 
 from shared import events, imagejobs
 from shared.keys import wait_id
-
-MAX_URL_LEN = 4096
-MAX_FILTERS = 20
+from shared.limits import MAX_FILTERS_PER_REQUEST, MAX_URL_CHARS
 
 
 def now_iso() -> str:
@@ -78,9 +76,13 @@ class Protocol:
         filters = data.get("filters", [])
         if isinstance(filters, str):
             filters = [filters]
-        if not isinstance(image_url, str) or not image_url or len(image_url) > MAX_URL_LEN:
+        if not isinstance(image_url, str) or not image_url or len(image_url) > MAX_URL_CHARS:
             return [error_frame("image_url must be a non-empty string", id_)]
-        if not isinstance(filters, list) or len(filters) > MAX_FILTERS or not all(isinstance(f, str) for f in filters):
+        if (
+            not isinstance(filters, list)
+            or len(filters) > MAX_FILTERS_PER_REQUEST
+            or not all(isinstance(f, str) for f in filters)
+        ):
             return [error_frame("filters must be a list of strings", id_)]
         wait = wait_id(image_url, filters)
         keys_, args = imagejobs.register_args(wait, user_id, self.job_ttl, None)

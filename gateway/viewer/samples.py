@@ -28,9 +28,9 @@ from starlette.responses import Response
 from gateway.feeds.samplegen import reddit_page, x_timeline
 from gateway.responses import ApiError, JSONResponse
 from shared.config import Settings
+from shared.limits import MAX_SAMPLE_SEED
 
 POSTS = 25
-MAX_SEED = 1_000_000
 REQUEST_URLS = {
     "reddit": "https://www.reddit.com/svc/shreddit/feeds/home-feed?after=dDNfZ2VuMDI0&t=DAY",
     "x": "https://x.com/i/api/graphql/abc123/HomeLatestTimeline?variables=%7B%7D",
@@ -66,8 +66,8 @@ def _seed(request: Request) -> int:
         seed = int(raw)
     except ValueError as exc:
         raise ApiError(422, "seed must be an integer") from exc
-    if not 0 <= seed <= MAX_SEED:
-        raise ApiError(422, f"seed must be between 0 and {MAX_SEED}")
+    if not 0 <= seed <= MAX_SAMPLE_SEED:
+        raise ApiError(422, f"seed must be between 0 and {MAX_SAMPLE_SEED}")
     return seed
 
 

@@ -37,7 +37,8 @@ from shared.jobqueue import (
 
 MAX_RETRIES = 3
 
-announcer = Announcer(redis_client, result_ttl=settings.result_ttl_seconds, log_len=settings.event_log_len,
+announcer = Announcer(redis_client, result_ttl=settings.result_ttl_seconds,
+                      failure_ttl=settings.failure_ttl_seconds, log_len=settings.event_log_len,
                       log_seconds=settings.event_log_seconds)
 
 

@@ -43,7 +43,7 @@ def error_frame(message: str, id_: Any = None) -> str:
 class Protocol:
     def __init__(self, client: aioredis.Redis, job_ttl: int) -> None:
         self.job_ttl = job_ttl
-        self._register = client.register_script(imagejobs.REGISTER_WAIT)
+        self._waits = imagejobs.AsyncWaitRegistry(client)
 
     @staticmethod
     def parse(text: str) -> tuple[dict[str, Any] | None, str | None]:
@@ -85,8 +85,7 @@ class Protocol:
         ):
             return [error_frame("filters must be a list of strings", id_)]
         wait = wait_id(image_url, filters)
-        keys_, args = imagejobs.register_args(wait, user_id, self.job_ttl, None)
-        outcome = imagejobs.parse_register_reply(await self._register(keys=keys_, args=args))
+        outcome = await self._waits.register(wait, user_id, self.job_ttl)
         if outcome.state == "done" and outcome.result is not None:
             # Echo the URL and filters exactly as the client sent them: it matches on image_url.
             result = {**outcome.result, "image_url": image_url, "filters": filters}

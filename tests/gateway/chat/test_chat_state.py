@@ -10,7 +10,7 @@ import orjson
 import pytest
 import redis
 
-from gateway.chat.keys import conversation_key
+from shared.keys import conversation_key
 from tests.gateway.chat.chatclient import ChatClient
 from tests.harness import Proc, start_gateway
 

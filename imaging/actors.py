@@ -24,7 +24,7 @@ from dramatiq.middleware import CurrentMessage, TimeLimitExceeded
 from imaging import payloads, pipeline
 from imaging.announce import Announcer
 from imaging.broker import QUEUE_TIME_LIMITS_MS, redis_client, settings
-from imaging.errors import PermanentJobError, TransientJobError
+from imaging.job_errors import PermanentJobError, TransientJobError
 from shared.jobqueue import (
     CLOUD_QUEUE,
     INTERVENTION_ALIASES,

@@ -10,7 +10,7 @@ import redis
 
 from imaging import payloads
 from imaging.announce import Announcer
-from imaging.errors import JobError
+from imaging.job_errors import JobError
 from shared.config import Settings
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from gateway.chat.chat_inputs import chat_user, history_from_form, history_hint, message_value
 from gateway.chat.engine import ChatEngine
-from gateway.chat.inputs import chat_user, history_from_form, history_hint, message_value
 from gateway.chat.reply import ChatReply
 from gateway.chat.uploads import check_picture, read_image_form
 from gateway.inputs import read_json_object

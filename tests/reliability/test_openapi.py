@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import schemathesis
 from starlette.routing import Mount, Route
 
 from gateway import app as gateway_app
+from gateway.apidoc import DocContext
 from gateway.openapi import DOCS_DIR, openapi_document
 from shared import limits
 from shared.config import load_settings
@@ -44,6 +46,15 @@ def test_every_route_is_documented_and_nothing_else(mode: str) -> None:
             assert params == set(re.findall(r"{(\w+)}", path)), (path, method)
             assert op["responses"], (path, method)
     assert ("security" in doc) == (mode == "token")
+
+
+def test_each_route_is_declared_by_the_module_of_its_handler() -> None:
+    doc = DocContext(token_mode=False)
+    for route in gateway_app.routes():
+        if isinstance(route, Route):
+            declared = sys.modules[route.endpoint.__module__].openapi_paths(doc)
+            assert route.path in declared, (route.path, route.endpoint.__module__)
+            assert {m.lower() for m in route.methods or ()} - {"head"} <= set(declared[route.path])
 
 
 def bounds_by_field(doc: dict[str, Any]) -> dict[tuple[str, str], set[int]]:

@@ -19,7 +19,8 @@ import anyio
 import orjson
 from starlette.requests import Request
 
-from gateway import metrics
+from gateway import apidoc, metrics
+from gateway.apidoc import OBJECT, USER_ID, DocContext, Paths, Schema
 from gateway.auth import authorised_user
 from gateway.feed_judge import FeedJudge
 from gateway.feeds import FeedDocument, FeedParseError, FeedPost, PostEdit, parse_feed, platform_for_url
@@ -227,3 +228,71 @@ async def get_feed(request: Request) -> JSONResponse:
         elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
     )
     return JSONResponse({"status": "success", "feed": {"response": body}, "moderation": report})
+
+
+OPENAPI_SCHEMAS: dict[str, Schema] = {
+    "FeedRequest": {
+        "type": "object",
+        "required": ["url", "data"],
+        "properties": {
+            "user_id": USER_ID,
+            "url": apidoc.string(min_len=1, description="The intercepted Reddit or X request URL."),
+            "data": {
+                "description": "The intercepted body, as an object or as a JSON string of one.",
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "required": ["feed_info"],
+                        "properties": {
+                            "feed_info": {
+                                "type": "object",
+                                "required": ["response"],
+                                "properties": {"response": apidoc.string(description="Raw feed body.")},
+                            },
+                        },
+                    },
+                    apidoc.string(min_len=1, description="JSON text of the object above."),
+                ],
+            },
+            "tab_id": {"description": "Ignored (sent by the extension)."},
+            "useBatching": {"description": "Ignored (sent by the extension)."},
+        },
+    },
+    "FeedResponse": {
+        "type": "object",
+        "required": ["status", "feed", "moderation"],
+        "properties": {
+            "status": {"const": "success"},
+            "feed": {"type": "object", "required": ["response"], "properties": {"response": {"type": "string"}}},
+            "moderation": {
+                "type": "object",
+                "description": "What was done and why: provider, calls, fallback, changed posts.",
+                "required": ["platform", "posts", "filters", "elapsed_ms"],
+                "properties": {
+                    "platform": {"type": "string", "enum": ["reddit", "x"]},
+                    "posts": {"type": "integer"},
+                    "filters": {"type": "integer"},
+                    "provider": {"type": ["string", "null"]},
+                    "provider_calls": {"type": "integer"},
+                    "fallback": {"type": ["string", "null"]},
+                    "changed": {"type": "array", "items": OBJECT},
+                    "elapsed_ms": {"type": "number"},
+                },
+            },
+        },
+    },
+}
+
+
+def openapi_paths(doc: DocContext) -> Paths:
+    return {
+        "/get_feed": {"post": {
+            "summary": "Moderate an intercepted Reddit or X feed body",
+            "description": "Returns the same body with the user's interventions applied. Moderation failures "
+                           "(provider down, slow, garbage) still answer 200: local fallback or untouched posts.",
+            "tags": ["feed"],
+            "requestBody": apidoc.request_body(apidoc.ref("FeedRequest")),
+            "responses": {"200": apidoc.json_body(apidoc.ref("FeedResponse"), "The moderated feed."),
+                          **apidoc.errors(*doc.body_errors)},
+        }},
+    }

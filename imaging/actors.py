@@ -26,7 +26,7 @@ from dramatiq.middleware import CurrentMessage, TimeLimitExceeded
 
 from imaging import payloads, pipeline
 from imaging.announce import Announcer
-from imaging.errors import PermanentJobError, TransientJobError
+from imaging.job_errors import PermanentJobError, TransientJobError
 from shared.config import Settings
 from shared.jobqueue import (
     CLOUD_QUEUE,
@@ -60,7 +60,8 @@ class JobRunner:
         self.settings = settings
         self.redis = client
         self.queue_time_limits_ms = queue_time_limits_ms
-        self.announcer = Announcer(client, result_ttl=settings.result_ttl_seconds, log_len=settings.event_log_len,
+        self.announcer = Announcer(client, result_ttl=settings.result_ttl_seconds,
+                                   failure_ttl=settings.failure_ttl_seconds, log_len=settings.event_log_len,
                                    log_seconds=settings.event_log_seconds)
         self._services: pipeline.Services | None = None
         self._services_lock = threading.Lock()

@@ -26,7 +26,7 @@ from PIL import Image
 from imaging.cloud import vision
 from imaging.cloud.calls import CloudError
 from imaging.cloud.prompts import clean_text
-from imaging.images import encode_image
+from imaging.decode import encode_image
 from imaging.interventions.base import Box, downscale
 from imaging.providers import VisionClient
 from imaging.verdicts import VerdictCache, content_hash

@@ -11,9 +11,9 @@ import redis
 from PIL import Image
 
 from imaging import interventions
-from imaging.errors import PermanentJobError, TransientJobError
+from imaging.decode import ImageRejected, decode_image, encode_image
 from imaging.fetch import FetchRefused, FetchTransient, fetch_image
-from imaging.images import ImageRejected, decode_image, encode_image
+from imaging.job_errors import PermanentJobError, TransientJobError
 from imaging.judging import ImageJudge, Verdict
 from imaging.palette import Palette
 from imaging.providers import Providers, build_providers

@@ -52,6 +52,10 @@ class Settings:
     job_ttl_seconds: int = _env_field(
         "JOB_TTL_SECONDS", 900, "How long a queued job's dedupe marker and waiter list live."
     )
+    failure_ttl_seconds: int = _env_field(
+        "FAILURE_TTL_SECONDS", 300,
+        "How long a failed image job's record lives: pollers learn of it, later requests retry.",
+    )
     inline_max_bytes: int = _env_field(
         "INLINE_MAX_BYTES", 96 * 1024, "Results up to this size also travel as a base64 data URL."
     )

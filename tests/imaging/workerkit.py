@@ -66,8 +66,7 @@ class Rig:
 
     def queue(self, job: ImageJob, user: str, *, route: tuple[str, str] | None = None) -> dramatiq.Message:
         """What the gateway does: register ``user`` as a waiter, claim the job, enqueue it."""
-        keys_, args = imagejobs.register_args(job.wait_id, user, 900, job.job_id)
-        state = imagejobs.parse_register_reply(self.redis.eval(imagejobs.REGISTER_WAIT, len(keys_), *keys_, *args))
+        state = imagejobs.WaitRegistry(self.redis).register(job.wait_id, user, 900, job.job_id)
         assert state.state == "queued", state
         queue, actor = route or jobqueue.image_route(job.intervention)
         return self.send(queue, actor, job.to_message())

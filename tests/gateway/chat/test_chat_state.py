@@ -11,7 +11,7 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from gateway.chat.keys import conversation_key
+from shared.keys import conversation_key
 from tests.gateway.chat.chatclient import ChatClient
 from tests.inprocess import gateway_client
 

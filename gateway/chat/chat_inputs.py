@@ -11,9 +11,9 @@ from gateway.auth import authorised_user
 from gateway.chat.state import Turn
 from gateway.inputs import string_field
 from gateway.responses import ApiError
+from shared.limits import MAX_MESSAGE_CHARS
 
 DEFAULT_USER = "default_user"  # docs/protocol.md §1.2: the image chat of the shipped extension sends no user_id
-MAX_MESSAGE = 2000
 MAX_HISTORY_ITEMS = 50
 MAX_HISTORY_CONTENT = 4000
 _ASSISTANT_ROLES = frozenset({"assistant", "bot", "model", "ai"})
@@ -28,7 +28,7 @@ async def chat_user(request: Request, claimed: Any) -> str:
 
 
 def message_value(data: dict[str, Any], *, required: bool) -> str:
-    message = string_field(data, "message", required=required, max_len=MAX_MESSAGE, default="") or ""
+    message = string_field(data, "message", required=required, max_len=MAX_MESSAGE_CHARS, default="") or ""
     if required and not message.strip():
         raise ApiError(422, "message must not be empty")
     return message.strip()

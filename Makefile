@@ -16,7 +16,7 @@ install: $(STAMP)
 
 ## Start Redis (embedded unless REDIS_URL is set), gateway :8001, notifier :8010 and one worker.
 run: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m shared.redis_server -- $(BIN)/honcho start -f Procfile
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m devtools.redis_server -- $(BIN)/honcho start -f Procfile
 
 ## The same processes on a six-node Redis Cluster (sharded pub/sub) with image jobs on RabbitMQ, all on
 ## loopback. Needs Debian's redis-server and rabbitmq-server (`make cluster-deps`, as root).

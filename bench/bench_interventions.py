@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from PIL import Image, ImageDraw, ImageFilter
 
-from imaging.images import decode_image, encode_image
+from imaging.decode import decode_image, encode_image
 from imaging.interventions import INTERVENTIONS, apply
 
 SIZES_MP = (0.5, 2.0, 8.0)

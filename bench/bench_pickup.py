@@ -26,9 +26,9 @@ from pathlib import Path
 import redis
 from PIL import Image
 
+from devtools.redis_server import EmbeddedRedis
 from shared import jobqueue, keys
 from shared.imagejobs import ImageJob
-from shared.redis_server import EmbeddedRedis
 from tests.harness import Proc, start_worker
 
 POLL_SETTINGS_MS = (50, 1000)  # ours, Dramatiq's default

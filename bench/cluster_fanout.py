@@ -20,8 +20,8 @@ import orjson
 import websockets
 
 from devtools.redis_cluster import MISSING, RedisCluster, cluster_available
+from devtools.redis_server import EmbeddedRedis
 from shared import imagejobs, redisconn
-from shared.redis_server import EmbeddedRedis
 from tests.harness import start_notifier
 
 SOCKETS = 1000

@@ -1,6 +1,6 @@
 """Would a bundled sentence-embedding model beat ``LocalMatcher`` on the labelled moderation set?
 
-Measures, on ``<project root>/../shared/eval`` (format: ``/work/shared/eval/README.md``):
+Measures, on the labelled set :mod:`bench.eval_sets` picks (or ``--data DIR``):
 
 * model load time and warm milliseconds per 25-post page of an ``EmbeddingMatcher`` that scores each
   post against each filter by cosine similarity of all-MiniLM-L6-v2 embeddings (the filter text is
@@ -39,12 +39,11 @@ if str(PROJECT_ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
+from bench.eval_sets import default_set  # noqa: E402
+from bench.evaluation import PAGE_SIZE, LabelledPost, aevaluate, load_eval_set, score  # noqa: E402
 from shared.models import Filter  # noqa: E402
 from shared.moderation import LocalMatcher  # noqa: E402
-from shared.moderation.evaluation import PAGE_SIZE, LabelledPost, aevaluate, load_eval_set, score  # noqa: E402
 from shared.moderation.types import Match, MatchSource, Post, PostVerdict, ProviderError  # noqa: E402
-
-DEFAULT_DATA_DIR = PROJECT_ROOT.parent / "shared" / "eval"
 
 # Similarities of one post to each filter: filter id -> (best cosine similarity, where it came from).
 Sims = dict[int, tuple[float, MatchSource]]
@@ -220,10 +219,15 @@ async def _warm_ms_per_page(provider: Any, posts: list[LabelledPost], filters: l
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument("--data", type=Path, help="folder with filters.json and moderation.jsonl")
     parser.add_argument("--rounds", type=int, default=5, help="timing passes over the set")
     args = parser.parse_args(argv)
-    filters, posts = load_eval_set(args.data)
+    if args.data is None:
+        filters, posts, source = default_set()
+    else:
+        filters, posts = load_eval_set(args.data)
+        source = f"labelled set from {args.data}"
+    print(f"data: {source} ({len(posts)} posts, {len(filters)} filters)")
     fids = [f.id for f in filters]
 
     began = time.perf_counter()

@@ -1,9 +1,11 @@
-"""Evaluate a moderation provider on the labelled set in ``<project root>/../shared/eval``.
+"""Evaluate a moderation provider on a labelled set of posts (see :mod:`bench.eval_sets`).
 
     .venv/bin/python bench/eval_moderation.py [--provider local] [--data DIR] [--errors]
 
 Prints per-filter precision, recall and F1, overall micro and macro F1, and milliseconds per page of
-25 posts. Exits 2 when the data directory is missing. Other code can import :func:`evaluate`.
+25 posts. Without ``--data`` it uses the reference set when it sits beside the checkout, else the
+in-repo held-out set, and prints which. Exits 2 when a ``--data`` directory lacks the files. Other
+code can import :func:`evaluate`.
 """
 
 from __future__ import annotations
@@ -18,9 +20,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:  # run as a script from anywhere, without installing the project
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from shared.models import Filter  # noqa: E402
-from shared.moderation import LocalMatcher, ModerationProvider  # noqa: E402
-from shared.moderation.evaluation import (  # noqa: E402
+from bench.eval_sets import default_set, has_eval_files  # noqa: E402
+from bench.evaluation import (  # noqa: E402
     PAGE_SIZE,
     LabelledPost,
     aevaluate,
@@ -28,10 +29,10 @@ from shared.moderation.evaluation import (  # noqa: E402
     load_eval_set,
     score,
 )
+from shared.models import Filter  # noqa: E402
+from shared.moderation import LocalMatcher, ModerationProvider  # noqa: E402
 
 __all__ = ["PROVIDERS", "LabelledPost", "aevaluate", "evaluate", "load_eval_set", "main", "score"]
-
-DEFAULT_DATA_DIR = PROJECT_ROOT.parent / "shared" / "eval"
 
 # Providers the script can build by name; cloud providers register here when they exist.
 PROVIDERS: dict[str, Callable[[], ModerationProvider]] = {"local": LocalMatcher}
@@ -63,15 +64,20 @@ def format_report(result: dict[str, Any], filters: list[Filter]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--provider", default="local", choices=sorted(PROVIDERS))
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="folder with filters.json")
+    parser.add_argument("--data", type=Path, help="folder with filters.json and moderation.jsonl")
     parser.add_argument("--errors", action="store_true", help="also list every misjudged post")
     args = parser.parse_args(argv)
 
-    data: Path = args.data
-    if not (data / "filters.json").is_file() or not (data / "moderation.jsonl").is_file():
+    data: Path | None = args.data
+    if data is None:
+        filters, posts, source = default_set()
+    elif has_eval_files(data):
+        filters, posts = load_eval_set(data)
+        source = f"labelled set from {data}"
+    else:
         print(f"eval data not found in {data} (need filters.json and moderation.jsonl)", file=sys.stderr)
         return 2
-    filters, posts = load_eval_set(data)
+    print(f"data: {source} ({len(posts)} posts, {len(filters)} filters)")
     result = evaluate(PROVIDERS[args.provider](), posts, filters)
     print(format_report(result, filters))
     if args.errors:

@@ -23,8 +23,8 @@ from pathlib import Path
 import httpx
 from openai import AsyncOpenAI
 
-from gateway.feeds.samplegen import reddit_page, x_timeline
-from shared.redis_server import EmbeddedRedis
+from devtools.redis_server import EmbeddedRedis
+from gateway.viewer.samplegen import reddit_page, x_timeline
 from tests.fakes.openai_server import FakeOpenAI
 from tests.harness import start_gateway
 

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gateway.feeds import Blur, Overlay, PostEdit, Rewrite, parse_feed
-from gateway.feeds.samplegen import reddit_page
+from gateway.viewer.samplegen import reddit_page
 
 CONFIG = {"type": "edit_to_replace", "status": "DEFERRED", "filters": ["dogs in distress"]}
 

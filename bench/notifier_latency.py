@@ -18,8 +18,8 @@ import orjson
 import redis.asyncio as aioredis
 import websockets
 
+from devtools.redis_server import EmbeddedRedis
 from shared import imagejobs
-from shared.redis_server import EmbeddedRedis
 from tests.harness import start_notifier
 
 EVENTS_PER_ROUND = 300

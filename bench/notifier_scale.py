@@ -25,8 +25,8 @@ import orjson
 import redis.asyncio as aioredis
 import websockets
 
+from devtools.redis_server import EmbeddedRedis
 from shared import imagejobs
-from shared.redis_server import EmbeddedRedis
 from tests.harness import start_notifier
 
 CLIENT_PROCESSES = 2

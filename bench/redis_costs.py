@@ -25,9 +25,9 @@ import httpx
 import orjson
 import redis
 
-from gateway.feeds.samplegen import reddit_page
+from devtools.redis_server import EmbeddedRedis
+from gateway.viewer.samplegen import reddit_page
 from shared import imagejobs
-from shared.redis_server import EmbeddedRedis
 from tests.harness import ImageServer, make_test_jpeg, start_gateway, start_notifier, start_worker, wait_until
 from tests.wsclient import Socket
 

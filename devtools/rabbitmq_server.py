@@ -18,7 +18,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from shared.redis_server import free_port
+from devtools.redis_server import free_port
 
 # The package's real start script; /usr/sbin/rabbitmq-server is a wrapper that switches to the
 # `rabbitmq` user and logs to /var/log, which a private node must not do.

@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from shared.redis_server import free_port
+from devtools.redis_server import free_port
 
 REDIS_SERVER = "/usr/bin/redis-server"
 MISSING = (

@@ -14,14 +14,16 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
 
 from gateway import feed, filters, health, images, metrics, openapi
 from gateway.chat import routes as chat
 from gateway.chat.factory import make_chat_engine
 from gateway.cors import with_cors
+from gateway.feed_judge import FeedJudge
 from gateway.filter_store import FilterStore
 from gateway.image_jobs import ImageQueue
-from gateway.judge import Judge
+from gateway.moderation.from_settings import make_provider
 from gateway.responses import ApiError, JSONResponse, error_response
 from gateway.viewer import pages as viewer_pages
 from gateway.viewer import samples as viewer_samples
@@ -29,7 +31,6 @@ from gateway.viewer import status as viewer_status
 from shared import jobqueue, redisconn
 from shared.auth import TokenVerifier
 from shared.config import Settings, load_settings
-from shared.moderation.factory import make_provider
 from shared.moderation.local import LocalMatcher
 
 log = logging.getLogger("gateway")
@@ -51,7 +52,7 @@ def routes() -> list[BaseRoute]:
         Route("/images/jobs", images.queue_image_job, methods=["POST"]),
         Route("/get_img_result", images.get_img_result, methods=["GET"]),
         Route("/images/{blob_id}", images.serve_image, methods=["GET"]),
-        # The demo viewer (issue 7): page, its config, sample feeds and images, operator status.
+        # The demo viewer: page, its config, sample feeds and images, operator status.
         Route("/viewer", viewer_pages.page, methods=["GET"]),
         Route("/viewer/config", viewer_pages.config, methods=["GET"]),
         Route("/viewer/status", viewer_status.status, methods=["GET"]),
@@ -99,7 +100,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.image_queue = ImageQueue(client, broker, settings.job_ttl_seconds)
         provider = make_provider(settings)
         # The offline matcher stands in when a cloud provider fails or runs out of time.
-        app.state.judge = Judge(client, provider, LocalMatcher(), settings.feed_time_budget_seconds)
+        app.state.judge = FeedJudge(client, provider, LocalMatcher(), settings.feed_time_budget_seconds)
         log.info("moderation provider: %s", provider.name)
         app.state.chat = make_chat_engine(client, app.state.filters, settings)
         try:
@@ -128,8 +129,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return app
 
 
-def create_asgi_app() -> object:
-    """Entry point for uvicorn (``--factory``): the app wrapped in CORS."""
+def asgi_app(settings: Settings) -> ASGIApp:
+    """The app as served: wrapped in CORS and request metrics (tests serve this one in process)."""
+    return metrics.RequestMetrics(with_cors(create_app(settings), settings.extra_origins))
+
+
+def create_asgi_app() -> ASGIApp:
+    """Entry point for uvicorn (``--factory``)."""
     settings = load_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    return metrics.RequestMetrics(with_cors(create_app(settings), settings.extra_origins))
+    return asgi_app(settings)

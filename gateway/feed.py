@@ -1,5 +1,5 @@
 """POST /get_feed: the extension's intercepted Reddit or X feed body, returned in the same format
-with the user's interventions applied (contract 2.4, 5.x).
+with the user's interventions applied (docs/protocol.md §2.1, §3).
 
 Steps: read the request; pick the platform from the intercepted URL; parse the feed; judge every
 post against every active filter in one provider call (cached per post); turn verdicts into text
@@ -19,12 +19,13 @@ import anyio
 import orjson
 from starlette.requests import Request
 
-from gateway import metrics
+from gateway import apidoc, metrics
+from gateway.apidoc import OBJECT, USER_ID, DocContext, Paths, Schema
 from gateway.auth import authorised_user
+from gateway.feed_judge import FeedJudge
 from gateway.feeds import FeedDocument, FeedParseError, FeedPost, PostEdit, parse_feed, platform_for_url
 from gateway.image_jobs import ImageQueue
 from gateway.inputs import read_json_object
-from gateway.judge import Judge
 from gateway.policy import PostPlan, plan_post
 from gateway.responses import ApiError, JSONResponse
 from shared.imagejobs import ImageJob
@@ -87,7 +88,7 @@ def as_post(feed_post: FeedPost) -> Post:
     )
 
 
-# Filter metadata keys (contract 4.1) and the worker option each one sets.
+# Filter metadata keys (docs/protocol.md §2) and the worker option each one sets.
 METADATA_OPTIONS = {
     "blur_radius": "radius",
     "occlusion_color": "color",
@@ -130,7 +131,7 @@ async def image_configs(
         async with limit:
             outcome = await queue.request(user_id, job)
         metrics.image_jobs.labels(outcome.state).inc()
-        # "filters" is exactly what the extension will poll and wait with (contract 3.2).
+        # "filters" is exactly what the extension will poll and wait with (docs/protocol.md §3.2, §4).
         base = {"type": "edit_to_replace", "filters": [filter_text], "best_filter_name": filter_text,
                 "intervention": job.intervention}
         if outcome.state == "done" and outcome.result is not None:
@@ -186,7 +187,7 @@ async def get_feed(request: Request) -> JSONResponse:
         body = await off_loop_if_large(len(raw), render, doc, {}, url)
         return JSONResponse({"status": "success", "feed": {"response": body}, "moderation": report})
 
-    judge: Judge = request.app.state.judge
+    judge: FeedJudge = request.app.state.judge
     judgement = await judge.judge_page([as_post(p) for p in feed_posts], filters)
     metrics.provider_calls.labels(judgement.provider).inc(judgement.provider_calls)
     metrics.posts_judged.labels("cache").inc(judgement.cached)
@@ -227,3 +228,71 @@ async def get_feed(request: Request) -> JSONResponse:
         elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
     )
     return JSONResponse({"status": "success", "feed": {"response": body}, "moderation": report})
+
+
+OPENAPI_SCHEMAS: dict[str, Schema] = {
+    "FeedRequest": {
+        "type": "object",
+        "required": ["url", "data"],
+        "properties": {
+            "user_id": USER_ID,
+            "url": apidoc.string(min_len=1, description="The intercepted Reddit or X request URL."),
+            "data": {
+                "description": "The intercepted body, as an object or as a JSON string of one.",
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "required": ["feed_info"],
+                        "properties": {
+                            "feed_info": {
+                                "type": "object",
+                                "required": ["response"],
+                                "properties": {"response": apidoc.string(description="Raw feed body.")},
+                            },
+                        },
+                    },
+                    apidoc.string(min_len=1, description="JSON text of the object above."),
+                ],
+            },
+            "tab_id": {"description": "Ignored (sent by the extension)."},
+            "useBatching": {"description": "Ignored (sent by the extension)."},
+        },
+    },
+    "FeedResponse": {
+        "type": "object",
+        "required": ["status", "feed", "moderation"],
+        "properties": {
+            "status": {"const": "success"},
+            "feed": {"type": "object", "required": ["response"], "properties": {"response": {"type": "string"}}},
+            "moderation": {
+                "type": "object",
+                "description": "What was done and why: provider, calls, fallback, changed posts.",
+                "required": ["platform", "posts", "filters", "elapsed_ms"],
+                "properties": {
+                    "platform": {"type": "string", "enum": ["reddit", "x"]},
+                    "posts": {"type": "integer"},
+                    "filters": {"type": "integer"},
+                    "provider": {"type": ["string", "null"]},
+                    "provider_calls": {"type": "integer"},
+                    "fallback": {"type": ["string", "null"]},
+                    "changed": {"type": "array", "items": OBJECT},
+                    "elapsed_ms": {"type": "number"},
+                },
+            },
+        },
+    },
+}
+
+
+def openapi_paths(doc: DocContext) -> Paths:
+    return {
+        "/get_feed": {"post": {
+            "summary": "Moderate an intercepted Reddit or X feed body",
+            "description": "Returns the same body with the user's interventions applied. Moderation failures "
+                           "(provider down, slow, garbage) still answer 200: local fallback or untouched posts.",
+            "tags": ["feed"],
+            "requestBody": apidoc.request_body(apidoc.ref("FeedRequest")),
+            "responses": {"200": apidoc.json_body(apidoc.ref("FeedResponse"), "The moderated feed."),
+                          **apidoc.errors(*doc.body_errors)},
+        }},
+    }

@@ -1,4 +1,4 @@
-"""Filter routes: GET/POST /filters, PUT/DELETE /filters/{id} (contract 2.5-2.8).
+"""Filter routes: GET/POST /filters, PUT/DELETE /filters/{id} (docs/protocol.md §2).
 
 Differences from the original, on purpose: intended status codes (400/404/422, not 500),
 ``content_type`` and ``filter_metadata`` are stored, an update changes only the fields it sends,
@@ -11,14 +11,14 @@ from typing import Any
 
 from starlette.requests import Request
 
+from gateway import apidoc
+from gateway.apidoc import USER_ID, DocContext, Paths, Schema, ref
 from gateway.auth import authorised_user
 from gateway.filter_store import DURATIONS, FilterStore, expiry_for
 from gateway.inputs import read_json_object, string_field
 from gateway.responses import ApiError, JSONResponse, success
+from shared.limits import MAX_FILTER_TEXT_CHARS, MAX_FILTERS_PER_USER
 from shared.models import CONTENT_TYPES
-
-MAX_FILTER_TEXT = 500
-MAX_FILTERS_PER_USER = 200
 
 
 def _store(request: Request) -> FilterStore:
@@ -43,7 +43,7 @@ def _fields(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     """Validated filter fields present in ``data`` (all of them, with defaults, when creating)."""
     out: dict[str, Any] = {}
     if "filter_text" in data or not partial:
-        text = string_field(data, "filter_text", max_len=MAX_FILTER_TEXT)
+        text = string_field(data, "filter_text", max_len=MAX_FILTER_TEXT_CHARS)
         assert text is not None
         if not text.strip():
             raise ApiError(422, "filter_text must not be empty")
@@ -131,7 +131,7 @@ async def delete_filter(request: Request) -> JSONResponse:
 
 
 async def update_user(request: Request) -> JSONResponse:
-    """POST /user/update {user_id, email} (contract 2.13)."""
+    """POST /user/update {user_id, email} (docs/protocol.md §2)."""
     data = await read_json_object(request, request.app.state.settings.max_body_bytes)
     user_id = await authorised_user(request, data.get("user_id"))
     email = string_field(data, "email", required=False, max_len=320)
@@ -139,3 +139,112 @@ async def update_user(request: Request) -> JSONResponse:
         raise ApiError(422, "email must be an email address")
     user = await _store(request).set_email(user_id, email)
     return JSONResponse(success(message="User information updated", user=user))
+
+
+_FILTER_FIELDS: dict[str, Schema] = {
+    "filter_text": apidoc.string(MAX_FILTER_TEXT_CHARS, 1, pattern=r"\S", description="What to moderate."),
+    "intensity": {
+        "description": "1-2 blur, 3 overlay, 4-5 rewrite; null means 5 (the options page's bug).",
+        "oneOf": [{"type": "integer", "minimum": 1, "maximum": 5}, {"type": "null"}],
+    },
+    "content_type": {"type": "string", "enum": list(CONTENT_TYPES)},
+    "filter_metadata": {"type": "object", "description": "Free-form options (image_intervention, ...)."},
+    "filter_type": {"type": ["string", "null"]},
+    "duration": {"type": "string", "enum": list(DURATIONS)},
+}
+
+OPENAPI_SCHEMAS: dict[str, Schema] = {
+    "Filter": {
+        "type": "object",
+        "required": ["id", "filter_text", "intensity", "content_type", "filter_metadata", "is_temporary"],
+        "properties": {
+            "id": {"type": "integer"},
+            "filter_text": {"type": "string"},
+            "intensity": {"type": "integer", "minimum": 1, "maximum": 5},
+            "content_type": {"type": "string", "enum": list(CONTENT_TYPES)},
+            "filter_type": {"type": ["string", "null"]},
+            "filter_metadata": {"type": "object"},
+            "is_temporary": {"type": "boolean"},
+            "expires_at": {"type": ["string", "null"], "description": "ISO 8601, UTC."},
+            "created_at": {"type": ["string", "null"]},
+        },
+    },
+    "FilterCreate": {
+        "type": "object",
+        "required": ["filter_text"],
+        "properties": {"user_id": USER_ID, **_FILTER_FIELDS},
+    },
+    "FilterUpdate": {
+        "type": "object",
+        "description": "Only the fields sent are changed.",
+        "properties": {"user_id": USER_ID, **_FILTER_FIELDS},
+    },
+    "FilterList": {
+        "type": "object",
+        "required": ["status", "message", "filters"],
+        "properties": {
+            "status": {"const": "success"},
+            "message": {"type": "string"},
+            "filters": {"type": "array", "items": ref("Filter")},
+        },
+    },
+    "FilterSaved": {
+        "type": "object",
+        "required": ["status", "message", "filter"],
+        "properties": {
+            "status": {"const": "success"},
+            "message": {"type": "string"},
+            "filter_id": {"type": "integer"},
+            "filter": ref("Filter"),
+        },
+    },
+    "UserUpdate": {
+        "type": "object",
+        "properties": {"user_id": USER_ID, "email": apidoc.string(320, pattern="@")},
+    },
+    "UserUpdated": {
+        "type": "object",
+        "required": ["status", "user"],
+        "properties": {"status": {"const": "success"}, "message": {"type": "string"}, "user": apidoc.OBJECT},
+    },
+}
+
+
+def openapi_paths(doc: DocContext) -> Paths:
+    filter_id = apidoc.path_param("filter_id", {"type": "integer"}, "A filter id of this user.")
+    return {
+        "/filters": {
+            "get": {
+                "summary": "List the user's active filters", "tags": ["filters"],
+                "parameters": [doc.user_query],
+                "responses": {"200": apidoc.json_body(ref("FilterList"), "Active filters."),
+                              **apidoc.errors(*doc.user_errors)},
+            },
+            "post": {
+                "summary": "Create a filter", "tags": ["filters"],
+                "requestBody": apidoc.request_body(doc.user_body("FilterCreate")),
+                "responses": {"200": apidoc.json_body(ref("FilterSaved"), "Created."),
+                              **apidoc.errors(*doc.body_errors)},
+            },
+        },
+        "/filters/{filter_id}": {
+            "put": {
+                "summary": "Change some fields of a filter", "tags": ["filters"],
+                "parameters": [filter_id],
+                "requestBody": apidoc.request_body(doc.user_body("FilterUpdate")),
+                "responses": {"200": apidoc.json_body(ref("FilterSaved"), "Updated."),
+                              **apidoc.errors(*doc.body_errors, 404)},
+            },
+            "delete": {
+                "summary": "Delete a filter", "tags": ["filters"],
+                "parameters": [filter_id, doc.user_query],
+                "responses": {"200": apidoc.json_body(ref("Success"), "Deleted."),
+                              **apidoc.errors(*doc.user_errors, 404)},
+            },
+        },
+        "/user/update": {"post": {
+            "summary": "Set the user's email", "tags": ["filters"],
+            "requestBody": apidoc.request_body(doc.user_body("UserUpdate")),
+            "responses": {"200": apidoc.json_body(ref("UserUpdated"), "Updated."), **apidoc.errors(*doc.body_errors)},
+        }},
+    }

@@ -7,6 +7,8 @@ from datetime import datetime
 import redis
 from starlette.requests import Request
 
+from gateway import apidoc
+from gateway.apidoc import DocContext, Paths, Schema
 from gateway.responses import JSONResponse
 
 
@@ -27,3 +29,26 @@ async def healthz(request: Request) -> JSONResponse:
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         return JSONResponse({"status": "error", "redis": "unreachable", "message": str(exc)}, status_code=503)
     return JSONResponse({"status": "ok", "redis": "ok"})
+
+
+OPENAPI_SCHEMAS: dict[str, Schema] = {
+    "Health": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {"status": {"type": "string"}, "redis": {"type": "string"}, "message": {"type": "string"}},
+    },
+}
+
+
+def openapi_paths(doc: DocContext) -> Paths:
+    return {
+        "/ping": {"get": {
+            "summary": "Liveness", "tags": ["health"],
+            "responses": {"200": apidoc.json_body(apidoc.ref("Success"), "Running.")},
+        }},
+        "/healthz": {"get": {
+            "summary": "Readiness: Redis reachable", "tags": ["health"],
+            "responses": {"200": apidoc.json_body(apidoc.ref("Health"), "Ready."),
+                          "503": apidoc.json_body(apidoc.ref("Health"), "Redis unreachable.")},
+        }},
+    }

@@ -20,14 +20,13 @@ class ImageQueue:
         self.redis = client
         self.broker = broker
         self.job_ttl = job_ttl
-        self._register = client.register_script(imagejobs.REGISTER_WAIT)
+        self._waits = imagejobs.AsyncWaitRegistry(client)
 
     async def request(self, user_id: str, job: ImageJob) -> WaitOutcome:
         """Make ``user_id`` a waiter for ``job``'s result and queue the job unless it is queued,
         running or done already. Returns the finished result when there is one."""
         wait = job.wait_id
-        keys_, args = imagejobs.register_args(wait, user_id, self.job_ttl, job.job_id)
-        outcome = imagejobs.parse_register_reply(await self._register(keys=keys_, args=args))
+        outcome = await self._waits.register(wait, user_id, self.job_ttl, job.job_id)
         if outcome.state == "queued":
             queue, actor = image_route(job.intervention)
             message = image_message(job.to_message(), queue=queue, actor=actor)

@@ -9,23 +9,23 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway import apidoc
+from gateway.apidoc import USER_ID, DocContext, Paths, Schema, ref
 from gateway.auth import authorised_user
 from gateway.image_jobs import ImageQueue
 from gateway.inputs import query_param, read_json_object, string_field
 from gateway.responses import ApiError, JSONResponse
 from shared import storage
 from shared.imagejobs import ImageJob
-from shared.jobqueue import canonical_intervention
-
-MAX_URL_LEN = 4096
-MAX_FILTERS = 20
+from shared.jobqueue import CLOUD_INTERVENTIONS, INTERVENTION_ALIASES, LOCAL_INTERVENTIONS, canonical_intervention
+from shared.limits import MAX_FILTER_TEXT_CHARS, MAX_FILTERS_PER_REQUEST, MAX_URL_CHARS
 
 
 def image_url_value(value: Any, name: str = "image_url") -> str:
     if not isinstance(value, str) or not value:
         raise ApiError(422, f"{name} must be a non-empty string")
-    if len(value) > MAX_URL_LEN:
-        raise ApiError(422, f"{name} is longer than {MAX_URL_LEN} characters")
+    if len(value) > MAX_URL_CHARS:
+        raise ApiError(422, f"{name} is longer than {MAX_URL_CHARS} characters")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ApiError(422, f"{name} must be an absolute http(s) URL")
@@ -38,8 +38,8 @@ def filters_value(value: Any) -> list[str]:
         value = [value]
     if not isinstance(value, list) or not all(isinstance(f, str) for f in value):
         raise ApiError(422, "filters must be a list of strings")
-    if len(value) > MAX_FILTERS or any(len(f) > 500 for f in value):
-        raise ApiError(422, f"at most {MAX_FILTERS} filters of up to 500 characters")
+    if len(value) > MAX_FILTERS_PER_REQUEST or any(len(f) > MAX_FILTER_TEXT_CHARS for f in value):
+        raise ApiError(422, f"at most {MAX_FILTERS_PER_REQUEST} filters of up to {MAX_FILTER_TEXT_CHARS} characters")
     return value
 
 
@@ -81,7 +81,7 @@ async def queue_image_job(request: Request) -> JSONResponse:
     intensity = data.get("intensity", 3)
     if isinstance(intensity, bool) or not isinstance(intensity, int) or not 1 <= intensity <= 5:
         raise ApiError(422, "intensity must be an integer from 1 to 5")
-    filter_text = string_field(data, "filter_text", required=False, default="", max_len=500) or ""
+    filter_text = string_field(data, "filter_text", required=False, default="", max_len=MAX_FILTER_TEXT_CHARS) or ""
     job = ImageJob(
         image_url=image_url,
         filters=tuple(filters),
@@ -98,7 +98,7 @@ async def queue_image_job(request: Request) -> JSONResponse:
 
 
 async def get_img_result(request: Request) -> JSONResponse:
-    """GET /get_img_result?img_url=&filters= (contract 2.11). Always 200: the extension burns its
+    """GET /get_img_result?img_url=&filters= (docs/protocol.md §4). Always 200: the extension burns its
     poll attempts without waiting on non-2xx answers."""
     image_url = image_url_value(query_param(request, "img_url"), "img_url")
     filters = filters_query(query_param(request, "filters"))
@@ -131,3 +131,89 @@ async def serve_image(request: Request) -> Response:
             "Cross-Origin-Resource-Policy": "cross-origin",
         },
     )
+
+
+OPENAPI_SCHEMAS: dict[str, Schema] = {
+    "ImageJobRequest": {
+        "type": "object",
+        "required": ["image_url"],
+        "properties": {
+            "user_id": USER_ID,
+            "image_url": apidoc.string(MAX_URL_CHARS, 1, format="uri", description="Absolute http(s) URL."),
+            "filters": {
+                "oneOf": [
+                    {"type": "array", "maxItems": MAX_FILTERS_PER_REQUEST,
+                     "items": apidoc.string(MAX_FILTER_TEXT_CHARS)},
+                    apidoc.string(MAX_FILTER_TEXT_CHARS, description="One filter."),
+                ],
+            },
+            "intervention": {"type": "string",
+                             "enum": sorted({*LOCAL_INTERVENTIONS, *CLOUD_INTERVENTIONS, *INTERVENTION_ALIASES})},
+            "filter_text": apidoc.string(MAX_FILTER_TEXT_CHARS),
+            "intensity": {"type": "integer", "minimum": 1, "maximum": 5},
+        },
+    },
+    "ImageJobQueued": {
+        "type": "object",
+        "required": ["status", "job_id", "wait_id"],
+        "properties": {
+            "status": {"type": "string", "enum": ["queued", "pending"]},
+            "job_id": {"type": "string"},
+            "wait_id": {"type": "string"},
+        },
+    },
+    "ImageCompleted": {
+        "type": "object",
+        "required": ["status", "processed_value"],
+        "properties": {
+            "status": {"const": "COMPLETED"},
+            "processed_value": apidoc.string(description="URL of the processed image on this gateway."),
+            "base64_url": apidoc.string(description="The same image as a data: URL when small."),
+            "intervention": apidoc.string(),
+            "note": apidoc.string(),
+            "job_id": apidoc.string(),
+        },
+    },
+    "ImagePoll": {
+        "oneOf": [
+            ref("ImageCompleted"),
+            {
+                "type": "object",
+                "required": ["status", "reason"],
+                "properties": {"status": {"const": "FAILED"}, "reason": {"type": "string"}},
+            },
+            {"type": "object", "required": ["status"], "properties": {"status": {"const": "NOT FOUND"}}},
+        ],
+    },
+}
+
+
+def openapi_paths(doc: DocContext) -> Paths:
+    return {
+        "/images/jobs": {"post": {
+            "summary": "Queue an image job (or get its finished result)", "tags": ["images"],
+            "requestBody": apidoc.request_body(doc.user_body("ImageJobRequest")),
+            "responses": {
+                "200": apidoc.json_body(ref("ImageCompleted"), "Already done."),
+                "202": apidoc.json_body(ref("ImageJobQueued"), "Queued (first waiter) or pending (already queued)."),
+                **apidoc.errors(*doc.body_errors),
+            },
+        }},
+        "/get_img_result": {"get": {
+            "summary": "Poll an image result (what the shipped extension does)", "tags": ["images"],
+            "parameters": [
+                apidoc.query("img_url", apidoc.string(MAX_URL_CHARS, 1, format="uri"), required=True),
+                apidoc.query("filters", apidoc.string(min_len=1), required=True,
+                             description="A JSON array of strings, or one bare filter."),
+            ],
+            "responses": {"200": apidoc.json_body(ref("ImagePoll"), "Always 200 for a well-formed poll."),
+                          **apidoc.errors(400, 422, 503)},
+        }},
+        "/images/{blob_id}": {"get": {
+            "summary": "A processed image (content-addressed, immutable)", "tags": ["images"],
+            "parameters": [apidoc.path_param("blob_id", {"type": "string"})],
+            "responses": {"200": {"description": "The image.",
+                                  "content": {"image/*": {"schema": {"type": "string"}}}},
+                          **apidoc.errors(404, 503)},
+        }},
+    }

@@ -11,9 +11,7 @@ import orjson
 from starlette.requests import Request
 
 from gateway.responses import ApiError
-
-MAX_USER_ID_LEN = 256
-
+from shared.limits import MAX_USER_ID_CHARS
 
 # A client that stops sending in the middle of a body (announcing more than it sends, or a slow-loris
 # trickle) would otherwise hold a handler and a socket forever: uvicorn has no body read timeout.
@@ -73,8 +71,8 @@ def user_id_value(value: Any, where: str = "user_id") -> str:
         raise ApiError(400, f"{where} is required")
     if not isinstance(value, str):
         raise ApiError(422, f"{where} must be a string")
-    if len(value) > MAX_USER_ID_LEN or not value.isprintable():
-        raise ApiError(422, f"{where} must be at most {MAX_USER_ID_LEN} printable characters")
+    if len(value) > MAX_USER_ID_CHARS or not value.isprintable():
+        raise ApiError(422, f"{where} must be at most {MAX_USER_ID_CHARS} printable characters")
     return value
 
 

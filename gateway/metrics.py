@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.apidoc import TEXT, DocContext, Paths, Schema
 from shared.jobqueue import CLOUD_QUEUE, LOCAL_QUEUE, NAMESPACE, rabbitmq_queue_counts
 
 registry = CollectorRegistry()
@@ -84,3 +85,15 @@ async def metrics_endpoint(request: Request) -> Response:
     except (redis.ConnectionError, redis.TimeoutError, AMQPError, DramatiqError):
         pass  # the scrape still answers; depths keep their last values
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+OPENAPI_SCHEMAS: dict[str, Schema] = {}
+
+
+def openapi_paths(doc: DocContext) -> Paths:
+    return {
+        "/metrics": {"get": {
+            "summary": "Prometheus metrics of this gateway process", "tags": ["health"],
+            "responses": {"200": {"description": "Prometheus text format.", **TEXT}},
+        }},
+    }

@@ -2,18 +2,21 @@
 announced by ``middleware.FailureEvents``. Actors are idempotent: a redelivered message finds the
 result and re-announces only to users not yet told (the publish script dedupes per message).
 
-Every actor runs the same ``handle``; they differ in queue and time limit:
+Every actor runs the same ``JobRunner.handle``; they differ in queue and time limit:
 
 * ``process_image`` on the local queue (``JOB_TIME_LIMIT_MS``);
 * ``process_image_cloud`` on the cloud queue (``CLOUD_JOB_TIME_LIMIT_MS``); ``process_image`` messages
   that arrive on the cloud queue get the same limit (``middleware.QueueTimeLimits``);
 * the original system's names (``jobqueue.LEGACY_IMAGE_ACTORS``), each on the queue of the
   intervention it stands for.
+
+Nothing here touches a broker or Redis at import: ``declare_actors`` binds the actors to the broker
+that ``imaging.wiring.build_worker`` made.
 """
 
 from __future__ import annotations
 
-import functools
+import threading
 import time
 from typing import Any
 
@@ -23,8 +26,8 @@ from dramatiq.middleware import CurrentMessage, TimeLimitExceeded
 
 from imaging import payloads, pipeline
 from imaging.announce import Announcer
-from imaging.broker import QUEUE_TIME_LIMITS_MS, redis_client, settings
-from imaging.errors import PermanentJobError, TransientJobError
+from imaging.job_errors import PermanentJobError, TransientJobError
+from shared.config import Settings
 from shared.jobqueue import (
     CLOUD_QUEUE,
     INTERVENTION_ALIASES,
@@ -36,15 +39,6 @@ from shared.jobqueue import (
 )
 
 MAX_RETRIES = 3
-
-announcer = Announcer(redis_client, result_ttl=settings.result_ttl_seconds, log_len=settings.event_log_len,
-                      log_seconds=settings.event_log_seconds, sharded=settings.redis_cluster)
-
-
-@functools.cache
-def services() -> pipeline.Services:
-    """Provider clients and friends, built on first use (in a worker thread, not at import)."""
-    return pipeline.build_services(settings, redis_client)
 
 
 def retry_transient(retries: int, exception: BaseException) -> bool:
@@ -59,70 +53,96 @@ REDIS_WAIT_SECONDS = 0.25  # between pings while Redis is unreachable
 REDIS_WAIT_RESERVE_SECONDS = 2.0  # stop waiting this long before the job's time limit
 
 
-def wait_for_redis(deadline: float) -> bool:
-    """Ping Redis until it answers (True) or ``deadline`` (minus a reserve) passes (False)."""
-    while time.monotonic() + REDIS_WAIT_SECONDS < deadline - REDIS_WAIT_RESERVE_SECONDS:
-        time.sleep(REDIS_WAIT_SECONDS)
+class JobRunner:
+    """What every actor runs, with what one worker shares: settings, Redis, provider services."""
+
+    def __init__(self, settings: Settings, client: redis.Redis, queue_time_limits_ms: dict[str, int]) -> None:
+        self.settings = settings
+        self.redis = client
+        self.queue_time_limits_ms = queue_time_limits_ms
+        self.announcer = Announcer(client, result_ttl=settings.result_ttl_seconds,
+                                   failure_ttl=settings.failure_ttl_seconds, log_len=settings.event_log_len,
+                                   log_seconds=settings.event_log_seconds, sharded=settings.redis_cluster)
+        self._services: pipeline.Services | None = None
+        self._services_lock = threading.Lock()
+
+    def services(self) -> pipeline.Services:
+        """Provider clients and friends, built on first use (not when the worker is built)."""
+        with self._services_lock:
+            if self._services is None:
+                self._services = pipeline.build_services(self.settings, self.redis)
+            return self._services
+
+    def close(self) -> None:
+        if self._services is not None:
+            self._services.providers.close()
+
+    def wait_for_redis(self, deadline: float) -> bool:
+        """Ping Redis until it answers (True) or ``deadline`` (minus a reserve) passes (False)."""
+        while time.monotonic() + REDIS_WAIT_SECONDS < deadline - REDIS_WAIT_RESERVE_SECONDS:
+            time.sleep(REDIS_WAIT_SECONDS)
+            try:
+                if self.redis.ping():
+                    return True
+            except (redis.ConnectionError, redis.TimeoutError):
+                continue
+        return False
+
+    def handle(self, payload: Any) -> None:
+        """Run the job; if Redis goes away meanwhile, wait for it (within the time limit) and run it again.
+
+        Dramatiq cannot retry a job that failed because Redis was down: its retry is an enqueue, which needs
+        Redis, so such a job was dead-lettered while its claim marker kept new requests "pending" for
+        JOB_TTL_SECONDS (found by tests/reliability/test_redis_restart.py). Every step is idempotent (results
+        are content-addressed, announcements deduplicated per message), so running it again is safe.
+        """
+        message = CurrentMessage.get_current_message()
+        limit_ms = (message.options.get("time_limit") if message else None) or self.queue_time_limits_ms.get(
+            message.queue_name if message else LOCAL_QUEUE, self.settings.job_time_limit_ms
+        )
+        deadline = time.monotonic() + limit_ms / 1000
+        while True:
+            try:
+                self._handle(payload, message, deadline)
+                return
+            except (redis.ConnectionError, redis.TimeoutError):
+                if not self.wait_for_redis(deadline):
+                    raise
+
+    def _handle(self, payload: Any, message: dramatiq.Message[Any] | None, deadline: float) -> None:
+        actor_name = message.actor_name if message else PROCESS_IMAGE_ACTOR
         try:
-            if redis_client.ping():
-                return True
-        except (redis.ConnectionError, redis.TimeoutError):
-            continue
-    return False
-
-
-def handle(payload: Any) -> None:
-    """Run the job; if Redis goes away meanwhile, wait for it (within the time limit) and run it again.
-
-    Dramatiq cannot retry a job that failed because Redis was down: its retry is an enqueue, which needs
-    Redis, so such a job was dead-lettered while its claim marker kept new requests "pending" for
-    JOB_TTL_SECONDS (found by tests/reliability/test_redis_restart.py). Every step is idempotent (results
-    are content-addressed, announcements deduplicated per message), so running it again is safe.
-    """
-    message = CurrentMessage.get_current_message()
-    limit_ms = (message.options.get("time_limit") if message else None) or QUEUE_TIME_LIMITS_MS.get(
-        message.queue_name if message else LOCAL_QUEUE, settings.job_time_limit_ms
-    )
-    deadline = time.monotonic() + limit_ms / 1000
-    while True:
-        try:
-            _handle(payload, message, deadline)
+            parsed = payloads.parse(actor_name, payload)
+        except payloads.BadPayload as exc:
+            raise PermanentJobError(str(exc)) from exc
+        job = parsed.job
+        dedupe = message.message_id if message else job.job_id
+        announcer = self.announcer
+        if parsed.user_id:
+            done = announcer.add_waiter(job.wait_id, parsed.user_id, self.settings.job_ttl_seconds)
+            if done is not None:
+                announcer.tell(job.wait_id, parsed.user_id, done, dedupe)
+                return
+        existing = announcer.existing_result(job.wait_id)
+        if existing is not None:
+            announcer.completed(job.wait_id, job.job_id, existing, dedupe)
             return
-        except (redis.ConnectionError, redis.TimeoutError):
-            if not wait_for_redis(deadline):
-                raise
-
-
-def _handle(payload: Any, message: dramatiq.Message[Any] | None, deadline: float) -> None:
-    actor_name = message.actor_name if message else PROCESS_IMAGE_ACTOR
-    try:
-        parsed = payloads.parse(actor_name, payload)
-    except payloads.BadPayload as exc:
-        raise PermanentJobError(str(exc)) from exc
-    job = parsed.job
-    dedupe = message.message_id if message else job.job_id
-    if parsed.user_id:
-        done = announcer.add_waiter(job.wait_id, parsed.user_id, settings.job_ttl_seconds)
-        if done is not None:
-            announcer.tell(job.wait_id, parsed.user_id, done, dedupe)
-            return
-    existing = announcer.existing_result(job.wait_id)
-    if existing is not None:
-        announcer.completed(job.wait_id, job.job_id, existing, dedupe)
-        return
-    result = pipeline.run(job, settings, redis_client, services(), deadline=deadline)
-    announcer.completed(job.wait_id, job.job_id, result, dedupe)
+        result = pipeline.run(job, self.settings, self.redis, self.services(), deadline=deadline)
+        announcer.completed(job.wait_id, job.job_id, result, dedupe)
 
 
 _RETRIES: dict[str, Any] = {"retry_when": retry_transient, "min_backoff": 500, "max_backoff": 5_000}
 
 
-def _declare(name: str, queue: str) -> dramatiq.Actor[[Any], None]:
-    return dramatiq.actor(
-        handle, actor_name=name, queue_name=queue, time_limit=QUEUE_TIME_LIMITS_MS[queue], **_RETRIES
-    )
+def declare_actors(broker: dramatiq.Broker, runner: JobRunner) -> dict[str, dramatiq.Actor[[Any], None]]:
+    """Declare every image actor on ``broker``, each running ``runner.handle``; by actor name."""
 
+    def declare(name: str, queue: str) -> dramatiq.Actor[[Any], None]:
+        return dramatiq.actor(
+            runner.handle, broker=broker, actor_name=name, queue_name=queue,
+            time_limit=runner.queue_time_limits_ms[queue], **_RETRIES,
+        )
 
-process_image = _declare(PROCESS_IMAGE_ACTOR, LOCAL_QUEUE)
-process_image_cloud = _declare(PROCESS_IMAGE_CLOUD_ACTOR, CLOUD_QUEUE)
-legacy_actors = {name: _declare(name, image_route(INTERVENTION_ALIASES[name])[0]) for name in LEGACY_IMAGE_ACTORS}
+    names = {PROCESS_IMAGE_ACTOR: LOCAL_QUEUE, PROCESS_IMAGE_CLOUD_ACTOR: CLOUD_QUEUE}
+    names.update({name: image_route(INTERVENTION_ALIASES[name])[0] for name in LEGACY_IMAGE_ACTORS})
+    return {name: declare(name, queue) for name, queue in names.items()}

@@ -26,26 +26,28 @@ NO_REPLICA_BACKOFF_SECONDS = 10.0
 
 
 class Announcer:
-    def __init__(self, client: redis.Redis, *, result_ttl: int, log_len: int, log_seconds: int = 600,
-                 sharded: bool = False) -> None:
+    def __init__(
+        self, client: redis.Redis, *, result_ttl: int, failure_ttl: int, log_len: int, log_seconds: int = 600,
+        sharded: bool = False,
+    ) -> None:
         self.redis = client
         self.sharded = sharded  # Redis Cluster: events go out with SPUBLISH, writes wait for a replica
         self._no_replica_until: dict[str, float] = {}
         self.result_ttl = result_ttl
+        self.failure_ttl = failure_ttl
         self.log_len = log_len
         self.log_seconds = log_seconds
         self._finish = client.register_script(imagejobs.FINISH_JOB)
         self._publish = client.register_script(imagejobs.PUBLISH_EVENT)
         self._release = client.register_script(imagejobs.RELEASE_WAITERS)
-        self._register = client.register_script(imagejobs.REGISTER_WAIT)
+        self._waits = imagejobs.WaitRegistry(client)
 
     def existing_result(self, wait: str) -> ImageResult | None:
         return imagejobs.decode_result(self.redis.get(keys.result_key(wait)))
 
     def add_waiter(self, wait: str, user_id: str, ttl: int) -> ImageResult | None:
         """Make ``user_id`` a waiter (for messages that name their user); the result if already done."""
-        keys_, args = imagejobs.register_args(wait, user_id, ttl, None)
-        outcome = imagejobs.parse_register_reply(self._register(keys=keys_, args=args))
+        outcome = self._waits.register(wait, user_id, ttl)
         return outcome.result if outcome.state == "done" else None
 
     def tell(self, wait: str, user_id: str, result: ImageResult, dedupe: str) -> int:
@@ -62,13 +64,13 @@ class Announcer:
         return self._announce(wait, waiters, events.image_processed(result), dedupe)
 
     def failed(self, wait: str, job: str, image_url: str, filters: list[str], reason: str, dedupe: str) -> int:
-        # A failure is kept briefly: long enough for pollers to learn of it, short enough that a
-        # later request (the source may be back) retries.
+        # A failure is kept briefly (FAILURE_TTL_SECONDS): long enough for pollers to learn of it,
+        # short enough that a later request (the source may be back) retries.
         failure = {"reason": reason, "image_url": image_url, "job_id": job}
         waiters = self._run(
             self._finish,
             [keys.failed_key(wait), keys.waiters_key(wait), keys.job_key(wait, job)],
-            [orjson.dumps(failure), 300],
+            [orjson.dumps(failure), self.failure_ttl],
         )
         return self._announce(wait, waiters, events.image_failed(image_url, filters, reason, job), dedupe)
 

@@ -26,7 +26,7 @@ from PIL import Image
 from imaging.cloud import vision
 from imaging.cloud.calls import CloudError
 from imaging.cloud.prompts import clean_text
-from imaging.images import encode_image
+from imaging.decode import encode_image
 from imaging.interventions.base import Box, downscale
 from imaging.providers import VisionClient
 from imaging.verdicts import VerdictCache, content_hash
@@ -65,7 +65,7 @@ def describe(filters: Sequence[str]) -> str:
     return " or ".join(filters) if len(filters) <= 3 else ", ".join(filters[:3]) + " or other filtered content"
 
 
-class Judge:
+class ImageJudge:
     def __init__(self, vision_client: VisionClient | None, cache: VerdictCache | None, *, timeout: float) -> None:
         self.vision = vision_client
         self.cache = cache

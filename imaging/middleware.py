@@ -10,7 +10,7 @@ import redis
 
 from imaging import payloads
 from imaging.announce import Announcer
-from imaging.errors import JobError
+from imaging.job_errors import JobError
 from shared.config import Settings
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,9 @@ class QueueTimeLimits(dramatiq.Middleware):
 
 class FailureEvents(dramatiq.Middleware):
     def __init__(self, client: redis.Redis, settings: Settings) -> None:
-        self.announcer = Announcer(client, result_ttl=settings.result_ttl_seconds, log_len=settings.event_log_len,
-                      log_seconds=settings.event_log_seconds, sharded=settings.redis_cluster)
+        self.announcer = Announcer(client, result_ttl=settings.result_ttl_seconds,
+                                   failure_ttl=settings.failure_ttl_seconds, log_len=settings.event_log_len,
+                                   log_seconds=settings.event_log_seconds, sharded=settings.redis_cluster)
 
     def after_process_message(
         self, broker: dramatiq.Broker, message: dramatiq.MessageProxy, *, result: Any = None,

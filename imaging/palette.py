@@ -24,7 +24,7 @@ from PIL import Image
 from imaging import interventions
 from imaging.cloud import prompts
 from imaging.cloud.calls import CloudError, CloudNotConfigured, CloudRefused
-from imaging.images import ImageRejected, decode_image, encode_image
+from imaging.decode import ImageRejected, decode_image, encode_image
 from imaging.interventions.base import Box, downscale
 from imaging.providers import Providers
 from shared.imagejobs import ImageJob

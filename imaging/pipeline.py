@@ -11,10 +11,10 @@ import redis
 from PIL import Image
 
 from imaging import interventions
-from imaging.errors import PermanentJobError, TransientJobError
+from imaging.decode import ImageRejected, decode_image, encode_image
 from imaging.fetch import FetchRefused, FetchTransient, fetch_image
-from imaging.images import ImageRejected, decode_image, encode_image
-from imaging.judging import Judge, Verdict
+from imaging.job_errors import PermanentJobError, TransientJobError
+from imaging.judging import ImageJudge, Verdict
 from imaging.palette import Palette
 from imaging.providers import Providers, build_providers
 from imaging.verdicts import VerdictCache
@@ -35,7 +35,7 @@ class Services:
     """What jobs share within a worker process: provider clients, the judge, the palette."""
 
     providers: Providers
-    judge: Judge
+    judge: ImageJudge
     palette: Palette
 
 
@@ -44,7 +44,7 @@ def build_services(settings: Settings, client: redis.Redis) -> Services:
     cache = VerdictCache(client, settings.image_verdict_ttl_seconds) if providers.vision else None
     return Services(
         providers=providers,
-        judge=Judge(providers.vision, cache, timeout=settings.image_vision_timeout_seconds),
+        judge=ImageJudge(providers.vision, cache, timeout=settings.image_vision_timeout_seconds),
         palette=Palette(providers, max_pixels=settings.max_image_pixels),
     )
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from imaging.cloud.calls import RetryPolicy
 from imaging.cloud.gemini_images import GeminiImages
 from imaging.cloud.openai_images import OpenAIImages
-from shared.config import ConfigError, Settings
-
-VISION_CHOICES = ("auto", "none", "openai", "gemini")
+from shared.config import Settings
+from shared.providers.choice import GEMINI, OPENAI, choose_provider
+from shared.providers.retry import RetryPolicy
 
 
 class VisionClient(Protocol):
@@ -38,17 +37,19 @@ class Providers:
 
 
 def vision_choice(settings: Settings) -> str:
-    choice = settings.image_vision_provider.strip().lower()
-    if choice not in VISION_CHOICES:
-        raise ConfigError(f"IMAGE_VISION_PROVIDER {settings.image_vision_provider!r} is not one of {VISION_CHOICES}")
-    if choice == "auto":
-        # Gemini first: it is trained to give boxes, which the region interventions use.
-        return "gemini" if settings.gemini_api_key else "openai" if settings.openai_api_key else "none"
-    return choice
+    """``openai``, ``gemini`` or ``none``: which provider answers the vision question."""
+    return choose_provider(
+        "IMAGE_VISION_PROVIDER",
+        settings.image_vision_provider,
+        openai_key=bool(settings.openai_api_key),
+        gemini_key=bool(settings.gemini_api_key),
+        offline="none",
+        prefer=(GEMINI, OPENAI),  # Gemini first: it is trained to give boxes, which the region interventions use
+    )
 
 
 def build_providers(settings: Settings) -> Providers:
-    policy = RetryPolicy(max_retries=settings.cloud_max_retries, backoff=settings.cloud_backoff_seconds)
+    policy = RetryPolicy(max_retries=settings.cloud_max_retries, backoff_base=settings.cloud_backoff_seconds)
     found = Providers()
     if settings.openai_api_key:
         found.openai = OpenAIImages(
@@ -72,7 +73,5 @@ def build_providers(settings: Settings) -> Providers:
         )
     choice = vision_choice(settings)
     if choice != "none":
-        found.vision = getattr(found, choice)
-        if found.vision is None:
-            raise ConfigError(f"IMAGE_VISION_PROVIDER={choice} needs {choice.upper()}_API_KEY")
+        found.vision = getattr(found, choice)  # built above: choose_provider only names a provider whose key is set
     return found

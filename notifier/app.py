@@ -36,10 +36,10 @@ from notifier.protocol import Protocol, error_frame, frame, now_iso
 from shared import redisconn
 from shared.auth import AuthError, TokenVerifier
 from shared.config import Settings, load_settings
+from shared.limits import MAX_USER_ID_CHARS
 
 log = logging.getLogger("notifier")
 
-MAX_USER_ID_LEN = 256
 
 
 def resume_position(params: Any) -> tuple[str, int] | None:
@@ -76,7 +76,7 @@ async def socket_endpoint(websocket: WebSocket) -> None:
     settings: Settings = app.state.settings
     user_id = websocket.path_params["user_id"]
     await websocket.accept()
-    if not user_id or len(user_id) > MAX_USER_ID_LEN or not user_id.isprintable():
+    if not user_id or len(user_id) > MAX_USER_ID_CHARS or not user_id.isprintable():
         await websocket.close(CLOSE_POLICY, "invalid user id")
         return
     try:

@@ -1,5 +1,4 @@
-"""The socket protocol: the official extension's frames (extension-client.md section 2, contract
-3.2) plus two of ours.
+"""The socket protocol (docs/protocol.md §5): the official extension's frames plus two of ours.
 
 Client frames are ``{"type", "data", "id"}``. Handled: ``ping`` (answered with ``pong``),
 ``pong`` (activity only), ``wait_for_image`` (answered at once when the result exists, otherwise
@@ -19,9 +18,7 @@ import redis.asyncio as aioredis
 
 from shared import events, imagejobs
 from shared.keys import wait_id
-
-MAX_URL_LEN = 4096
-MAX_FILTERS = 20
+from shared.limits import MAX_FILTERS_PER_REQUEST, MAX_URL_CHARS
 
 
 def now_iso() -> str:
@@ -45,7 +42,7 @@ def error_frame(message: str, id_: Any = None) -> str:
 class Protocol:
     def __init__(self, client: aioredis.Redis, job_ttl: int) -> None:
         self.job_ttl = job_ttl
-        self._register = client.register_script(imagejobs.REGISTER_WAIT)
+        self._waits = imagejobs.AsyncWaitRegistry(client)
 
     @staticmethod
     def parse(text: str) -> tuple[dict[str, Any] | None, str | None]:
@@ -78,13 +75,16 @@ class Protocol:
         filters = data.get("filters", [])
         if isinstance(filters, str):
             filters = [filters]
-        if not isinstance(image_url, str) or not image_url or len(image_url) > MAX_URL_LEN:
+        if not isinstance(image_url, str) or not image_url or len(image_url) > MAX_URL_CHARS:
             return [error_frame("image_url must be a non-empty string", id_)]
-        if not isinstance(filters, list) or len(filters) > MAX_FILTERS or not all(isinstance(f, str) for f in filters):
+        if (
+            not isinstance(filters, list)
+            or len(filters) > MAX_FILTERS_PER_REQUEST
+            or not all(isinstance(f, str) for f in filters)
+        ):
             return [error_frame("filters must be a list of strings", id_)]
         wait = wait_id(image_url, filters)
-        keys_, args = imagejobs.register_args(wait, user_id, self.job_ttl, None)
-        outcome = imagejobs.parse_register_reply(await self._register(keys=keys_, args=args))
+        outcome = await self._waits.register(wait, user_id, self.job_ttl)
         if outcome.state == "done" and outcome.result is not None:
             # Echo the URL and filters exactly as the client sent them: it matches on image_url.
             result = {**outcome.result, "image_url": image_url, "filters": filters}

@@ -62,6 +62,10 @@ class Settings:
     job_ttl_seconds: int = _env_field(
         "JOB_TTL_SECONDS", 900, "How long a queued job's dedupe marker and waiter list live."
     )
+    failure_ttl_seconds: int = _env_field(
+        "FAILURE_TTL_SECONDS", 300,
+        "How long a failed image job's record lives: pollers learn of it, later requests retry.",
+    )
     inline_max_bytes: int = _env_field(
         "INLINE_MAX_BYTES", 96 * 1024, "Results up to this size also travel as a base64 data URL."
     )
@@ -152,7 +156,7 @@ class Settings:
         "CHAT_IMAGE_MAX_BYTES", 10 * 1024 * 1024, "Largest picture accepted by /chat/image (kept in memory only)."
     )
 
-    # -- imaging worker: queues, cloud image providers, judging (issue 4) --
+    # -- imaging worker: queues, cloud image providers, judging --
     worker_poll_ms: int = _env_field(
         "WORKER_POLL_MS", 50, "Longest pause of an idle worker between queue polls (Dramatiq's default is 1000)."
     )

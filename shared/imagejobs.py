@@ -15,9 +15,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
+import redis
+import redis.asyncio as aioredis
 
 from shared import keys
 from shared.events import ImageResult
@@ -83,27 +85,59 @@ class ImageJob:
         )
 
 
+WaitState = Literal["done", "queued", "pending"]
+
+
 @dataclass(frozen=True)
 class WaitOutcome:
-    state: str  # "done" | "queued" | "pending"
+    """What ``register_wait`` answered: ``done`` (with the result), ``queued`` (this caller claimed the
+    job and must enqueue it) or ``pending`` (someone else has it, or the caller only waits)."""
+
+    state: WaitState
     result: ImageResult | None = None
 
 
-def parse_register_reply(reply: list[Any]) -> WaitOutcome:
-    state = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
-    if state == "done":
-        return WaitOutcome("done", orjson.loads(reply[1]))
-    return WaitOutcome(state)
-
-
-def register_args(
-    wait: str, user_id: str, ttl: int, job: str | None
-) -> tuple[list[str], list[str]]:
+def _register_call(wait: str, user_id: str, ttl: int, job: str | None) -> tuple[list[str], list[str]]:
     job_marker = keys.job_key(wait, job) if job else keys.job_key(wait, "none")
     return (
         [keys.result_key(wait), keys.waiters_key(wait), job_marker],
         [user_id, str(ttl), "1", "1" if job else "0"],
     )
+
+
+def _wait_outcome(reply: list[Any]) -> WaitOutcome:
+    state = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
+    if state == "done":
+        return WaitOutcome("done", orjson.loads(reply[1]))
+    if state == "queued":
+        return WaitOutcome("queued")
+    if state == "pending":
+        return WaitOutcome("pending")
+    raise ValueError(f"register_wait answered {state!r}")
+
+
+class WaitRegistry:
+    """``register_wait.lua`` on a synchronous client (the worker)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._script = client.register_script(REGISTER_WAIT)
+
+    def register(self, wait: str, user_id: str, ttl: int, job: str | None = None) -> WaitOutcome:
+        """Make ``user_id`` ("" for nobody) a waiter on ``wait`` for ``ttl`` seconds; with ``job``, also
+        claim that job."""
+        keys_, args = _register_call(wait, user_id, ttl, job)
+        return _wait_outcome(self._script(keys=keys_, args=args))
+
+
+class AsyncWaitRegistry:
+    """``register_wait.lua`` on an asyncio client (gateway and notifier); same arguments as ``WaitRegistry``."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._script = client.register_script(REGISTER_WAIT)
+
+    async def register(self, wait: str, user_id: str, ttl: int, job: str | None = None) -> WaitOutcome:
+        keys_, args = _register_call(wait, user_id, ttl, job)
+        return _wait_outcome(await self._script(keys=keys_, args=args))
 
 
 def publish_args(

@@ -117,6 +117,11 @@ def user_profile_key(user_id: str) -> str:
     return f"{PREFIX}:u:{_user_tag(user_id)}:profile"
 
 
+def conversation_key(user_id: str) -> str:
+    """JSON of one user's current chat conversation (turns and what the last answer waits for)."""
+    return f"{PREFIX}:u:{_user_tag(user_id)}:chat"
+
+
 def channel_user(channel: str) -> str:
     """Inverse of :func:`user_channel`."""
     inner = channel[len(f"{PREFIX}:u:{{"): -len("}:ch")]

@@ -40,7 +40,7 @@ class Filter:
         return self.content_type in ("image", "all")
 
     def to_api(self) -> dict[str, Any]:
-        """The shape the extension reads (contract 2.5), plus ``created_at``."""
+        """The shape the extension reads (docs/protocol.md §2), plus ``created_at``."""
         return asdict(self)
 
     @classmethod

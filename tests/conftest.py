@@ -1,4 +1,5 @@
-"""Session fixtures: one real Redis and one real process stack shared by the tests that need them."""
+"""Session fixtures: one real Redis, the gateway and notifier in process for handler tests, and one real
+process stack shared by the tests that need processes."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
-from shared.redis_server import EmbeddedRedis
+from devtools.redis_server import EmbeddedRedis
 from tests.harness import ImageServer, Proc, start_gateway, start_notifier, start_worker
+from tests.inprocess import gateway_client, notifier_client
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +31,20 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
 @pytest.fixture(scope="session")
 def redis_url(redis_server: EmbeddedRedis) -> str:
     return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def api(redis_url: str) -> Iterator[TestClient]:
+    """The gateway app in this process (lifespan running), default settings, real Redis."""
+    with gateway_client(redis_url) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def notifier_api(redis_url: str) -> Iterator[TestClient]:
+    """The notifier app in this process (lifespan running), default settings, real Redis."""
+    with notifier_client(redis_url) as client:
+        yield client
 
 
 @dataclass

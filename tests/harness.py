@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.redis_server import EmbeddedRedis, free_port
+from devtools.redis_server import EmbeddedRedis, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,32 +12,23 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 
-class Socket:
-    def __init__(self, url: str) -> None:
-        self._stack = contextlib.ExitStack()
-        self.conn: ClientConnection = self._stack.enter_context(connect(url, open_timeout=5, max_size=2**22))
+class Frames:
+    """Frames received by a reader thread, and the close code once the socket closed."""
+
+    def __init__(self) -> None:
         self.frames: list[dict[str, Any]] = []
         self.closed_code: int | None = None
         self._cv = threading.Condition()
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
 
-    def _read(self) -> None:
-        try:
-            for raw in self.conn:
-                with self._cv:
-                    self.frames.append(json.loads(raw))
-                    self._cv.notify_all()
-        except ConnectionClosed:
-            pass
-        finally:
-            with self._cv:
-                code = self.conn.close_code
-                self.closed_code = code if code is not None else -1
-                self._cv.notify_all()
+    def _received(self, raw: str | bytes) -> None:
+        with self._cv:
+            self.frames.append(json.loads(raw))
+            self._cv.notify_all()
 
-    def send(self, frame: dict[str, Any] | str) -> None:
-        self.conn.send(frame if isinstance(frame, str) else json.dumps(frame))
+    def _closed(self, code: int) -> None:
+        with self._cv:
+            self.closed_code = code
+            self._cv.notify_all()
 
     def wait_for(self, type_: str, timeout: float = 10.0, count: int = 1) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
@@ -64,6 +55,28 @@ class Socket:
                     raise TimeoutError("socket not closed")
                 self._cv.wait(remaining)
             return self.closed_code
+
+
+class Socket(Frames):
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self._stack = contextlib.ExitStack()
+        self.conn: ClientConnection = self._stack.enter_context(connect(url, open_timeout=5, max_size=2**22))
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            for raw in self.conn:
+                self._received(raw)
+        except ConnectionClosed:
+            pass
+        finally:
+            code = self.conn.close_code
+            self._closed(code if code is not None else -1)
+
+    def send(self, frame: dict[str, Any] | str) -> None:
+        self.conn.send(frame if isinstance(frame, str) else json.dumps(frame))
 
     def close(self) -> None:
         self._stack.close()

@@ -6,30 +6,27 @@ import logging
 
 import redis.asyncio as aioredis
 
-from gateway.chat.engine import ChatEngine
+from gateway.chat.conversation import ChatEngine
 from gateway.chat.provider import ChatModel
 from gateway.chat.state import ConversationStore
 from gateway.filter_store import FilterStore
-from shared.config import ConfigError, Settings
+from shared.config import Settings
+from shared.providers.choice import GEMINI, OPENAI, choose_provider
 
 log = logging.getLogger(__name__)
-
-CHOICES = ("auto", "local", "openai", "gemini")
-
 
 def make_chat_model(settings: Settings) -> ChatModel | None:
     """The configured cloud model, or None for the offline rules. ConfigError for a named provider without key.
 
     SDK modules are imported only when chosen, as the moderation factory does.
     """
-    choice = settings.chat_provider
-    if choice not in CHOICES:
-        raise ConfigError(f"CHAT_PROVIDER {choice!r} is not one of {', '.join(CHOICES)}")
-    if choice == "auto":
-        choice = "openai" if settings.openai_api_key else "gemini" if settings.gemini_api_key else "local"
-    if choice == "openai":
-        if not settings.openai_api_key:
-            raise ConfigError("CHAT_PROVIDER=openai but OPENAI_API_KEY is not set")
+    choice = choose_provider(
+        "CHAT_PROVIDER",
+        settings.chat_provider,
+        openai_key=bool(settings.openai_api_key),
+        gemini_key=bool(settings.gemini_api_key),
+    )
+    if choice == OPENAI:
         from gateway.chat.openai_chat import OpenAIChat
 
         return OpenAIChat(
@@ -38,9 +35,7 @@ def make_chat_model(settings: Settings) -> ChatModel | None:
             settings.openai_base_url or None,
             timeout=settings.chat_timeout_seconds,
         )
-    if choice == "gemini":
-        if not settings.gemini_api_key:
-            raise ConfigError("CHAT_PROVIDER=gemini but GEMINI_API_KEY is not set")
+    if choice == GEMINI:
         from gateway.chat.gemini_chat import GeminiChat
 
         return GeminiChat(

@@ -6,9 +6,10 @@ Client set-up (base URL, pinned ``v1beta``), safety settings and error classes c
 
 from __future__ import annotations
 
+from google import genai
 from google.genai import types
 
-from gateway.chat.prompt import (
+from gateway.chat.chat_prompt import (
     GEMINI_RESPONSE_SCHEMA,
     SYSTEM_PROMPT,
     ModelRequest,
@@ -16,62 +17,38 @@ from gateway.chat.prompt import (
     filters_document,
     user_message_text,
 )
-from gateway.chat.retry import call_within
-from shared.moderation.types import ProviderError
+from gateway.chat.provider import CloudChat
 from shared.providers import gemini
-from shared.providers.retry import RetryPolicy, attempt_error
+from shared.providers.retry import attempt_error
 
 
-class GeminiChat:
+class GeminiChat(CloudChat):
     name = "gemini"
+    _client: genai.Client
 
-    def __init__(
-        self,
-        api_key: str,
-        model: str,
-        base_url: str | None = None,
-        *,
-        timeout: float = 20.0,
-        policy: RetryPolicy | None = None,
-        temperature: float | None = 0.3,
-    ) -> None:
-        if not api_key:
-            raise ValueError("GeminiChat needs an API key")
-        self.model = model
-        self.timeout = timeout
-        self.policy = policy or RetryPolicy(max_retries=2, backoff_base=0.5)
-        self._temperature = temperature
-        self._client = gemini.client(api_key, base_url)  # the SDK never retries; call_within does
+    def _connect(self, api_key: str, base_url: str | None, timeout: float) -> genai.Client:
+        return gemini.client(api_key, base_url)  # per-request timeouts: see _attempt
 
     async def answer(self, request: ModelRequest) -> str:
         contents = _contents(request)
         system = f"{SYSTEM_PROMPT}\n{filters_document(request.filters)}"
-        return await call_within(
-            self.name, lambda left: self._attempt(system, contents, left), self.timeout, self.policy
-        )
+        return await self._within_timeout(lambda left: self._attempt(system, contents, left))
 
     async def aclose(self) -> None:
         await self._client.aio.aclose()
 
     async def _attempt(self, system: str, contents: list[types.Content], time_left: float) -> str:
         # No max_output_tokens: on thinking models it also caps the thinking, and answers are short anyway.
-        config = types.GenerateContentConfig(
-            system_instruction=system,
-            response_mime_type="application/json",
-            response_schema=GEMINI_RESPONSE_SCHEMA,
-            temperature=self._temperature,
-            # People describe exactly what hurts them ("graphic self-harm photos"); default safety blocking would
-            # refuse to talk about the very things a filter is for. The answer is only ever a filter description.
-            safety_settings=gemini.SAFETY_OFF,
-            http_options=gemini.timeout_options(time_left),
-        )
+        # People describe exactly what hurts them ("graphic self-harm photos"); default safety blocking would
+        # refuse to talk about the very things a filter is for. The answer is only ever a filter description.
+        config = gemini.json_config(system, GEMINI_RESPONSE_SCHEMA, self._temperature, time_left)
         try:
             response = await self._client.aio.models.generate_content(
                 model=self.model, contents=contents, config=config
             )
         except Exception as exc:  # 408/429/5xx and network errors are Retryable; the rest ProviderError
             raise attempt_error(self.name, gemini.classify_error(exc)) from exc
-        return _reply_text(response)
+        return gemini.response_text(response)
 
 
 def _contents(request: ModelRequest) -> list[types.Content]:
@@ -87,19 +64,3 @@ def _contents(request: ModelRequest) -> list[types.Content]:
         parts.append(types.Part.from_bytes(data=request.picture.data, mime_type=request.picture.mime_type))
     contents.append(types.Content(role="user", parts=parts))
     return contents
-
-
-def _reply_text(response: types.GenerateContentResponse) -> str:
-    feedback = response.prompt_feedback
-    if feedback is not None and feedback.block_reason:
-        raise ProviderError(f"gemini: prompt blocked ({feedback.block_reason})")
-    if not response.candidates:
-        raise ProviderError("gemini: reply has no candidates")
-    candidate = response.candidates[0]
-    if candidate.finish_reason == types.FinishReason.MAX_TOKENS:
-        raise ProviderError("gemini: reply cut off at the output token limit")
-    parts = candidate.content.parts if candidate.content else None
-    text = "".join(p.text for p in parts or [] if p.text and not p.thought)
-    if not text:
-        raise ProviderError(f"gemini: reply has no text (finish reason {candidate.finish_reason})")
-    return text

@@ -8,7 +8,9 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from gateway.chat.prompt import (
+from openai import AsyncOpenAI
+
+from gateway.chat.chat_prompt import (
     RESPONSE_SCHEMA,
     SCHEMA_NAME,
     SYSTEM_PROMPT,
@@ -17,10 +19,9 @@ from gateway.chat.prompt import (
     filters_document,
     user_message_text,
 )
-from gateway.chat.retry import call_within
-from shared.moderation.types import ProviderError
-from shared.providers.openai import async_client, classify_error
-from shared.providers.retry import RetryPolicy, attempt_error
+from gateway.chat.provider import CloudChat
+from shared.providers.openai import async_client, classify_error, completion_text
+from shared.providers.retry import attempt_error
 
 RESPONSE_FORMAT: dict[str, Any] = {
     "type": "json_schema",
@@ -29,31 +30,16 @@ RESPONSE_FORMAT: dict[str, Any] = {
 MAX_OUTPUT_TOKENS = 1000
 
 
-class OpenAIChat:
+class OpenAIChat(CloudChat):
     name = "openai"
+    _client: AsyncOpenAI
 
-    def __init__(
-        self,
-        api_key: str,
-        model: str,
-        base_url: str | None = None,
-        *,
-        timeout: float = 20.0,
-        policy: RetryPolicy | None = None,
-        temperature: float | None = 0.3,
-    ) -> None:
-        if not api_key:
-            raise ValueError("OpenAIChat needs an API key")
-        self.model = model
-        self.timeout = timeout
-        self.policy = policy or RetryPolicy(max_retries=2, backoff_base=0.5)
-        self._temperature = temperature
-        # The SDK's own retries are off: call_within retries inside the deadline and honours Retry-After.
-        self._client = async_client(api_key, base_url, timeout)
+    def _connect(self, api_key: str, base_url: str | None, timeout: float) -> AsyncOpenAI:
+        return async_client(api_key, base_url, timeout)
 
     async def answer(self, request: ModelRequest) -> str:
         messages = _messages(request)
-        return await call_within(self.name, lambda left: self._attempt(messages, left), self.timeout, self.policy)
+        return await self._within_timeout(lambda left: self._attempt(messages, left))
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -71,7 +57,7 @@ class OpenAIChat:
             )
         except Exception as exc:  # 408/409/429/5xx and network errors are Retryable; the rest ProviderError
             raise attempt_error(self.name, classify_error(exc)) from exc
-        return _reply_text(completion)
+        return completion_text(completion)
 
 
 def _messages(request: ModelRequest) -> list[dict[str, Any]]:
@@ -100,18 +86,3 @@ def _messages(request: ModelRequest) -> list[dict[str, Any]]:
             }
         )
     return messages
-
-
-def _reply_text(completion: Any) -> str:
-    """The assistant's content, refusing cut-off, refused or empty replies (no retry: same input, same end)."""
-    choices = getattr(completion, "choices", None)
-    if not choices:
-        raise ProviderError(f"openai: reply is not a chat completion: {str(completion)[:120]!r}")
-    choice = choices[0]
-    if choice.finish_reason == "length":
-        raise ProviderError("openai: reply cut off at the output token limit")
-    if getattr(choice.message, "refusal", None):
-        raise ProviderError(f"openai: model refused: {choice.message.refusal[:200]}")
-    if not choice.message.content:
-        raise ProviderError("openai: reply has no content")
-    return choice.message.content

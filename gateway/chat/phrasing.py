@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from gateway.chat.reply import MAX_FILTER_TEXT
+from shared.limits import MAX_FILTER_TEXT_CHARS
 
 _LEADING = [
     r"(?:hey|hi|hello|ok(?:ay)?|so|um+|well|yeah|yes)\b[,!.]?",
@@ -116,8 +116,8 @@ def filter_text_of(message: str) -> tuple[str, str | None]:
     """(proposed filter text, context) for a message that asks for a filter."""
     text, reason = split_reason(message)
     text = strip_framing(text) or _trim(message)
-    if len(text) > MAX_FILTER_TEXT:
-        text = text[:MAX_FILTER_TEXT].rsplit(" ", 1)[0]
+    if len(text) > MAX_FILTER_TEXT_CHARS:
+        text = text[:MAX_FILTER_TEXT_CHARS].rsplit(" ", 1)[0]
     return text, reason
 
 
@@ -146,7 +146,7 @@ def is_qualifier(message: str) -> bool:
 def refine(filter_text: str, qualifier: str) -> str:
     addition = _trim(qualifier)
     combined = f"{filter_text}, {addition}" if addition else filter_text
-    return combined[:MAX_FILTER_TEXT]
+    return combined[:MAX_FILTER_TEXT_CHARS]
 
 
 def content_type_of(text: str) -> str:

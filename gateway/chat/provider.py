@@ -1,10 +1,13 @@
-"""What the engine needs from a chat model; the OpenAI and Gemini clients both provide it."""
+"""What the engine needs from a chat model, and what the OpenAI and Gemini chat clients share."""
 
 from __future__ import annotations
 
-from typing import Protocol
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
-from gateway.chat.prompt import ModelRequest
+from gateway.chat.chat_prompt import ModelRequest
+from shared.providers.retry import RetryPolicy, retry_async
 
 
 class ChatModel(Protocol):
@@ -15,3 +18,39 @@ class ChatModel(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+class CloudChat:
+    """A ``ChatModel`` on a cloud SDK: a subclass builds its client (``_connect``) and one request per turn.
+
+    ``timeout`` bounds a whole answer, retries included; the SDK's own retries are off.
+    ``temperature=None`` omits the parameter, for models that reject it.
+    """
+
+    name: str
+
+    def __init__(
+        self,
+        api_key: str,
+        model: str,
+        base_url: str | None = None,
+        *,
+        timeout: float = 20.0,
+        policy: RetryPolicy | None = None,
+        temperature: float | None = 0.3,
+    ) -> None:
+        if not api_key:
+            raise ValueError(f"{type(self).__name__} needs an API key")
+        self.model = model
+        self.timeout = timeout
+        self.policy = policy or RetryPolicy(max_retries=2, backoff_base=0.5)
+        self._temperature = temperature
+        self._client = self._connect(api_key, base_url, timeout)
+
+    def _connect(self, api_key: str, base_url: str | None, timeout: float) -> Any:
+        raise NotImplementedError
+
+    async def _within_timeout(self, attempt: Callable[[float], Awaitable[str]]) -> str:
+        """``attempt(seconds_left)`` retried (shared.providers.retry) until ``timeout`` seconds from now."""
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        return await retry_async(self.name, attempt, policy=self.policy, deadline=deadline)

@@ -1,6 +1,6 @@
 """What one chat answer is, and the check a model's answer must pass before it reaches the extension.
 
-The extension (extension-client 1.3, row 8) reads ``text``, ``options`` (buttons), ``type`` and
+The extension (docs/protocol.md §2.2) reads ``text``, ``options`` (buttons), ``type`` and
 ``filter_data``; ``filter_data`` is only applied when it has a ``filter_text``.
 """
 
@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 
+from shared.limits import MAX_FILTER_TEXT_CHARS
+
 REPLY_TYPES: tuple[str, ...] = ("clarify", "ready_for_config", "complete", "initial", "error")
 # What a model may answer; "error" is ours alone (a failed call), never the model's.
 MODEL_REPLY_TYPES: tuple[str, ...] = ("clarify", "ready_for_config", "complete", "initial")
@@ -20,7 +22,6 @@ CONTENT_TYPES: tuple[str, ...] = ("text", "image", "all")
 MAX_TEXT = 2000
 MAX_OPTIONS = 6
 MAX_OPTION_CHARS = 80
-MAX_FILTER_TEXT = 500  # the same bound POST /filters applies
 MAX_CONTEXT = 500
 MAX_RELATED = 10
 
@@ -124,11 +125,11 @@ def _filter_data(value: Any) -> FilterData | None:
     if not isinstance(related, list) or len(related) > MAX_RELATED:
         raise ReplyError("related_filters is not a short list")
     return FilterData(
-        filter_text=_string(text, "filter_text", MAX_FILTER_TEXT),
+        filter_text=_string(text, "filter_text", MAX_FILTER_TEXT_CHARS),
         initial_type=initial_type,
         content_type=content_type,
         context=None if context is None else _string(context, "context", MAX_CONTEXT, allow_empty=True) or None,
-        related_filters=[_string(str(r), "related filter", MAX_FILTER_TEXT) for r in related],
+        related_filters=[_string(str(r), "related filter", MAX_FILTER_TEXT_CHARS) for r in related],
     )
 
 

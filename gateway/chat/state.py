@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from gateway.chat.keys import conversation_key
 from gateway.chat.reply import ChatReply, FilterData
+from shared.keys import conversation_key
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
-from gateway.chat.prompt import Picture
+from gateway.chat.chat_prompt import Picture
 from gateway.inputs import timed_stream
 from gateway.responses import ApiError
 

@@ -1,6 +1,6 @@
 """Builders for the text markers the browser extension turns into blur, warning and rewrite effects.
 
-Marker grammar (contract 5.3, extension ``shared/constants.ts`` / ``utils/markers.ts``)::
+Marker grammar (docs/protocol.md §3.1; in the extension ``shared/constants.ts`` / ``utils/markers.ts``)::
 
     __BLUR_START__<text>__BLUR_END__
     __OVERLAY_START__<warning>|<text>__OVERLAY_END__   regex (.*?)\\|([\\s\\S]*?): warning = one line, no '|'
@@ -205,7 +205,7 @@ def rewrite(text: str) -> str:
 
 
 def overlay_rewrite(warning: str, text: str) -> str:
-    """Aggressive mode (contract 5.3): a warning over rewritten text."""
+    """Aggressive mode (docs/protocol.md §3.1): a warning over rewritten text."""
     return f"{OVERLAY_START}{sanitize_warning(warning)}|{rewrite(text)}{OVERLAY_END}"
 
 

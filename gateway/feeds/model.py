@@ -40,7 +40,7 @@ class Blur:
 class Overlay:
     """Hide the whole text behind a click-to-reveal warning.
 
-    With ``rewrite`` set, the revealed text is that rewrite (contract 5.3, aggressive mode).
+    With ``rewrite`` set, the revealed text is that rewrite (docs/protocol.md §3.1, aggressive mode).
     """
 
     warning: str
@@ -110,7 +110,7 @@ class FeedDocument(ABC):
         """The body with ``edits`` (by post id) applied; everything else is left as it was.
 
         ``shift_cursor_for`` is the intercepted request URL; when given, Reddit's pagination cursor
-        is moved earlier (contract 5.4). X ignores it. With nothing to change, the very input
+        is moved earlier (docs/protocol.md §2.1). X ignores it. With nothing to change, the very input
         string is returned. Raises :class:`FeedParseError` only if a Reddit tag that must be
         rewritten was read differently by the tokenizer and the parser (never seen in practice).
         """

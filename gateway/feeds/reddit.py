@@ -34,7 +34,8 @@ PROCESSED_CLASS = "diy-mod-processed"
 IMAGE_ATTR = "diy-mod-image"
 CURSOR_ATTR = "more-posts-cursor"
 PAGE_BASE = "https://www.reddit.com/"
-# Contract 5.4: feeds whose partial id is rewritten, and the posts that get the cursor (B: 6 and 7).
+# docs/protocol.md §2.1: feeds whose partial id is rewritten, and the posts that get the cursor (6 and 7,
+# as the original backend did).
 CURSOR_FEEDS = ("home-feed", "popular-feed", "all-feed")
 CURSOR_POST_INDEXES = (6, 7)
 CURSOR_COPY_BACK = 13
@@ -272,7 +273,7 @@ class RedditDocument(FeedDocument):
         elif box.css_first(
             'shreddit-player-2, shreddit-player, shreddit-async-loader[bundlename="shreddit_player_2_loader"]'
         ):
-            img = None  # video thumbnails are not processed (contract 5.4, B's default)
+            img = None  # video thumbnails are not processed (the extension's original backend skips them too)
         else:
             img = box.css_first("div.media-lightbox-img img.i18n-post-media-img")
             if img is None:
@@ -408,7 +409,7 @@ class RedditDocument(FeedDocument):
         return attrs
 
     def _shift_cursor(self, request_url: str, tags: dict[int, dict[str, str]]) -> None:
-        """Contract 5.4: make Reddit ask for the next batch earlier, to win processing time."""
+        """docs/protocol.md §2.1: make Reddit ask for the next batch earlier, to win processing time."""
         try:
             path = urlsplit(request_url).path
         except ValueError:

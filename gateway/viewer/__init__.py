@@ -1,4 +1,4 @@
-"""The demo viewer (issue 7): see the system work in a browser, with no extension installed.
+"""The demo viewer: see the system work in a browser, with no extension installed.
 
 ``GET /viewer`` serves one page (``page.html``) that manages a user's filters through the
 public API, moderates a bundled or pasted Reddit/X feed through ``POST /get_feed``, renders the

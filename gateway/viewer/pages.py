@@ -16,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse
 from starlette.staticfiles import StaticFiles
 
+from gateway import apidoc
+from gateway.apidoc import HTML, DocContext, Paths, Schema, ref
 from gateway.responses import JSONResponse
 from shared.config import Settings
 
@@ -119,3 +121,34 @@ async def config(request: Request) -> JSONResponse:
         "samples": ["reddit", "x"],
         **sample_fetch_status(settings),
     })
+
+
+OPENAPI_SCHEMAS: dict[str, Schema] = {
+    "ViewerConfig": {
+        "type": "object",
+        "required": ["auth_mode", "public_gateway_url", "public_notifier_url", "samples"],
+        "properties": {
+            "auth_mode": {"type": "string", "enum": ["open", "token"]},
+            "public_gateway_url": {"type": "string"},
+            "public_notifier_url": {"type": "string"},
+            "samples": {"type": "array", "items": {"type": "string"}},
+            "sample_image_host": {"type": "string"},
+            "sample_images_fetchable": {"type": "boolean"},
+            "fetch_hint": {"type": ["string", "null"]},
+        },
+    },
+}
+
+
+def openapi_paths(doc: DocContext) -> Paths:
+    return {
+        "/viewer": {"get": {
+            "summary": "The demo viewer page", "tags": ["viewer"],
+            "responses": {"200": {"description": "HTML page.", **HTML}},
+        }},
+        "/viewer/config": {"get": {
+            "summary": "What the viewer needs to know about this deployment", "tags": ["viewer"],
+            "responses": {"200": apidoc.json_body(ref("ViewerConfig"), "Configuration.")},
+        }},
+        "/viewer/static/{path}": {"get": apidoc.static_files_operation("Assets of the viewer page", "viewer")},
+    }

@@ -1,7 +1,7 @@
 """Bundled sample feeds for the viewer, and the images they show.
 
 ``GET /viewer/samples/{reddit|x}?seed=N`` answers ``{platform, url, body, seed, posts}``: a realistic
-25-post page from :mod:`gateway.feeds.samplegen`, with ``url`` the request URL the extension would
+25-post page from :mod:`gateway.viewer.samplegen`, with ``url`` the request URL the extension would
 have intercepted. The generator's image URLs point at public hosts (preview.redd.it, pbs.twimg.com);
 here they are rewritten to ``/viewer/sample-image/<name>.jpg`` on this gateway, which draws a
 picture with Pillow. So the demo works offline, the browser never loads a public host, and the
@@ -25,12 +25,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.feeds.samplegen import reddit_page, x_timeline
+from gateway import apidoc
+from gateway.apidoc import DocContext, Paths, Schema, ref
 from gateway.responses import ApiError, JSONResponse
+from gateway.viewer.samplegen import reddit_page, x_timeline
 from shared.config import Settings
+from shared.limits import MAX_SAMPLE_SEED
 
 POSTS = 25
-MAX_SEED = 1_000_000
 REQUEST_URLS = {
     "reddit": "https://www.reddit.com/svc/shreddit/feeds/home-feed?after=dDNfZ2VuMDI0&t=DAY",
     "x": "https://x.com/i/api/graphql/abc123/HomeLatestTimeline?variables=%7B%7D",
@@ -66,8 +68,8 @@ def _seed(request: Request) -> int:
         seed = int(raw)
     except ValueError as exc:
         raise ApiError(422, "seed must be an integer") from exc
-    if not 0 <= seed <= MAX_SEED:
-        raise ApiError(422, f"seed must be between 0 and {MAX_SEED}")
+    if not 0 <= seed <= MAX_SAMPLE_SEED:
+        raise ApiError(422, f"seed must be between 0 and {MAX_SAMPLE_SEED}")
     return seed
 
 
@@ -131,3 +133,37 @@ async def sample_image(request: Request) -> Response:
         "X-Content-Type-Options": "nosniff",
         "Cross-Origin-Resource-Policy": "cross-origin",
     })
+
+
+OPENAPI_SCHEMAS: dict[str, Schema] = {
+    "ViewerSample": {
+        "type": "object",
+        "required": ["platform", "url", "body", "seed", "posts"],
+        "properties": {
+            "platform": {"type": "string", "enum": ["reddit", "x"]},
+            "url": {"type": "string"},
+            "body": {"type": "string"},
+            "seed": {"type": "integer"},
+            "posts": {"type": "integer"},
+        },
+    },
+}
+
+
+def openapi_paths(doc: DocContext) -> Paths:
+    return {
+        "/viewer/samples/{platform}": {"get": {
+            "summary": f"A bundled {POSTS}-post sample feed", "tags": ["viewer"],
+            "parameters": [
+                apidoc.path_param("platform", {"type": "string", "enum": ["reddit", "x"]}),
+                apidoc.query("seed", {"type": "integer", "minimum": 0, "maximum": MAX_SAMPLE_SEED}, required=False),
+            ],
+            "responses": {"200": apidoc.json_body(ref("ViewerSample"), "The sample."), **apidoc.errors(404, 422)},
+        }},
+        "/viewer/sample-image/{name}": {"get": {
+            "summary": "A generated sample picture", "tags": ["viewer"],
+            "parameters": [apidoc.path_param("name", {"type": "string", "pattern": _NAME.pattern})],
+            "responses": {"200": {"description": "JPEG.", "content": {"image/jpeg": {"schema": {"type": "string"}}}},
+                          **apidoc.errors(404)},
+        }},
+    }

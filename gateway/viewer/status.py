@@ -29,7 +29,9 @@ from pika.exceptions import AMQPError
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.requests import Request
 
+from gateway import apidoc
 from gateway import metrics as gateway_metrics
+from gateway.apidoc import OBJECT, DocContext, Paths, Schema
 from gateway.responses import JSONResponse
 from shared.config import Settings
 from shared.jobqueue import CLOUD_QUEUE, HEARTBEAT_TIMEOUT_MS, LOCAL_QUEUE, NAMESPACE, rabbitmq_queue_counts
@@ -191,3 +193,21 @@ async def status(request: Request) -> JSONResponse:
         "jobs": jobs,
         "gateway": gateway_status(),
     })
+
+
+OPENAPI_SCHEMAS: dict[str, Schema] = {
+    "ViewerStatus": {
+        "type": "object",
+        "required": ["time", "notifier", "jobs", "gateway"],
+        "properties": {"time": {"type": "number"}, "notifier": OBJECT, "jobs": OBJECT, "gateway": OBJECT},
+    },
+}
+
+
+def openapi_paths(doc: DocContext) -> Paths:
+    return {
+        "/viewer/status": {"get": {
+            "summary": "Sockets, jobs and rates for the viewer's status panel", "tags": ["viewer"],
+            "responses": {"200": apidoc.json_body(apidoc.ref("ViewerStatus"), "Status.")},
+        }},
+    }

@@ -1,25 +1,21 @@
-"""How calls to a cloud provider are bounded: error kinds, a concurrency gate, retries with backoff.
+"""How calls to a cloud provider are bounded: error kinds and a concurrency gate.
 
 Every provider client maps its SDK's exceptions onto three kinds, so callers decide without knowing
 the SDK: ``CloudTransient`` (timeouts, 429, 5xx: worth another attempt), ``CloudRefused`` (4xx, a
 refusal, a reply without an image: the same request cannot succeed) and ``CloudNotConfigured``.
+Retries are ``shared.providers.retry.retry_sync``, for which ``CloudTransient`` is ``Retryable``.
 """
 
 from __future__ import annotations
 
-import random
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from shared.providers.errors import Failure
+from shared.providers.retry import Retryable, RetryPolicy, retry_sync
 
 T = TypeVar("T")
-
-# An attempt with less time than this left is not started: it could only time out.
-MIN_ATTEMPT_SECONDS = 1.0
 
 
 class CloudError(Exception):
@@ -35,7 +31,7 @@ class CloudNotConfigured(CloudError):
     """No key for this provider (or it is switched off)."""
 
 
-class CloudTransient(CloudError):
+class CloudTransient(CloudError, Retryable):
     """Timeouts, connection errors, 429, 5xx."""
 
 
@@ -72,42 +68,46 @@ class Gate:
             self._slots.release()
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_retries: int = 2
-    backoff: float = 1.0  # first pause in seconds; doubles per retry
-    max_backoff: float = 8.0
+def call_with_retries(attempt: Callable[[float], T], *, gate: Gate, policy: RetryPolicy, deadline: float) -> T:
+    """``attempt(seconds_left)`` retried within ``deadline`` (monotonic), each try holding a slot of ``gate``.
 
-
-def call_with_retries(
-    attempt: Callable[[float], T],
-    *,
-    gate: Gate,
-    policy: RetryPolicy,
-    deadline: float,
-    sleep: Callable[[float], None] = time.sleep,
-) -> T:
-    """Run ``attempt(timeout_seconds)`` until it succeeds, retrying ``CloudTransient`` failures.
-
-    At most ``policy.max_retries`` retries, each after an exponential pause with jitter (or the
-    server's ``Retry-After``), and never past ``deadline`` (a ``time.monotonic()`` value): the last
-    failure is raised instead. The gate is held per attempt, not across pauses.
+    The last ``CloudTransient`` is raised when retries or time run out; no time for an attempt is one too.
     """
-    retries = 0
-    while True:
-        left = deadline - time.monotonic()
-        if left < MIN_ATTEMPT_SECONDS:
-            raise CloudTransient(f"{gate.name}: out of time")
-        try:
-            return gate.run(lambda: attempt(deadline - time.monotonic()), wait=left - MIN_ATTEMPT_SECONDS)
-        except CloudTransient as exc:
-            if retries >= policy.max_retries:
-                raise
-            pause = policy.backoff * 2**retries * random.uniform(0.8, 1.2)
-            if exc.retry_after is not None:
-                pause = max(pause, exc.retry_after)
-            pause = min(pause, policy.max_backoff)
-            if time.monotonic() + pause + MIN_ATTEMPT_SECONDS > deadline:
-                raise
-            retries += 1
-            sleep(pause)
+    return retry_sync(gate.name, attempt, policy=policy, deadline=deadline, slot=gate.run, out_of_time=CloudTransient)
+
+
+class GatedClient:
+    """What both image clients share: their settings and two gates per provider.
+
+    Separate gates for edits and vision calls: a queue of slow edits must not hold up the quick vision
+    calls of local jobs. A subclass builds its SDK client in ``_connect``.
+    """
+
+    name: str
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str | None,
+        image_model: str,
+        vision_model: str,
+        concurrency: int,
+        policy: RetryPolicy,
+        request_timeout: float,
+    ) -> None:
+        if not api_key:
+            raise ValueError(f"{type(self).__name__} needs an API key")
+        self.image_model = image_model
+        self.vision_model = vision_model
+        self.edit_gate = Gate(f"{self.name} edits", concurrency)
+        self.vision_gate = Gate(f"{self.name} vision", concurrency)
+        self.policy = policy
+        self.request_timeout = request_timeout
+        self._client = self._connect(api_key, base_url, request_timeout)
+
+    def _connect(self, api_key: str, base_url: str | None, timeout: float) -> Any:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._client.close()

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from google import genai
 from google.genai import types
 
 from imaging.cloud import vision
-from imaging.cloud.calls import CloudRefused, Gate, RetryPolicy, call_with_retries, cloud_error
+from imaging.cloud.calls import CloudRefused, GatedClient, call_with_retries, cloud_error
 from shared.providers import gemini
 
 T = TypeVar("T")
@@ -30,33 +31,12 @@ _SAFETY = gemini.safety_off(
 )
 
 
-class GeminiImages:
+class GeminiImages(GatedClient):
     name = "gemini"
+    _client: genai.Client
 
-    def __init__(
-        self,
-        api_key: str,
-        *,
-        base_url: str | None,
-        image_model: str,
-        vision_model: str,
-        concurrency: int,
-        policy: RetryPolicy,
-        request_timeout: float,
-    ) -> None:
-        if not api_key:
-            raise ValueError("GeminiImages needs an API key")
-        self.image_model = image_model
-        self.vision_model = vision_model
-        # Separate gates: a queue of slow edits must not hold up the quick vision calls of local jobs.
-        self.edit_gate = Gate("gemini edits", concurrency)
-        self.vision_gate = Gate("gemini vision", concurrency)
-        self.policy = policy
-        self.request_timeout = request_timeout
-        self._client = gemini.client(api_key, base_url)
-
-    def close(self) -> None:
-        self._client.close()
+    def _connect(self, api_key: str, base_url: str | None, timeout: float) -> genai.Client:
+        return gemini.client(api_key, base_url)
 
     def _timeout(self, left: float) -> types.HttpOptions:
         return gemini.timeout_options(min(left, self.request_timeout), at_least_ms=1000)

@@ -15,8 +15,10 @@ import binascii
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from openai import OpenAI
+
 from imaging.cloud import vision
-from imaging.cloud.calls import CloudRefused, Gate, RetryPolicy, call_with_retries, cloud_error
+from imaging.cloud.calls import CloudRefused, GatedClient, call_with_retries, cloud_error
 from shared.providers.openai import classify_error, sync_client
 
 T = TypeVar("T")
@@ -29,33 +31,12 @@ VISION_FORMAT: dict[str, Any] = {
 }
 
 
-class OpenAIImages:
+class OpenAIImages(GatedClient):
     name = "openai"
+    _client: OpenAI
 
-    def __init__(
-        self,
-        api_key: str,
-        *,
-        base_url: str | None,
-        image_model: str,
-        vision_model: str,
-        concurrency: int,
-        policy: RetryPolicy,
-        request_timeout: float,
-    ) -> None:
-        if not api_key:
-            raise ValueError("OpenAIImages needs an API key")
-        self.image_model = image_model
-        self.vision_model = vision_model
-        # Separate gates: a queue of slow edits must not hold up the quick vision calls of local jobs.
-        self.edit_gate = Gate("openai edits", concurrency)
-        self.vision_gate = Gate("openai vision", concurrency)
-        self.policy = policy
-        self.request_timeout = request_timeout
-        self._client = sync_client(api_key, base_url, request_timeout)
-
-    def close(self) -> None:
-        self._client.close()
+    def _connect(self, api_key: str, base_url: str | None, timeout: float) -> OpenAI:
+        return sync_client(api_key, base_url, timeout)
 
     def edit(self, image: bytes, mime: str, prompt: str, *, deadline: float) -> bytes:
         """The edited image's bytes (PNG unless the model says otherwise)."""

@@ -17,6 +17,7 @@ import orjson
 
 from imaging.cloud.calls import CloudRefused
 from imaging.cloud.prompts import clean_text
+from shared.providers.schema import gemini_schema
 
 SCALE = 1000
 MAX_BOXES = 12
@@ -67,32 +68,7 @@ RESPONSE_SCHEMA: dict[str, Any] = {
     },
 }
 
-GEMINI_SCHEMA: dict[str, Any] = {
-    "type": "OBJECT",
-    "required": ["results"],
-    "properties": {
-        "results": {
-            "type": "ARRAY",
-            "items": {
-                "type": "OBJECT",
-                "required": ["id", "present", "boxes"],
-                "propertyOrdering": ["id", "present", "boxes"],
-                "properties": {
-                    "id": {"type": "INTEGER"},
-                    "present": {"type": "BOOLEAN"},
-                    "boxes": {
-                        "type": "ARRAY",
-                        "items": {
-                            "type": "OBJECT",
-                            "required": ["box_2d"],
-                            "properties": {"box_2d": {"type": "ARRAY", "items": {"type": "INTEGER"}}},
-                        },
-                    },
-                },
-            },
-        }
-    },
-}
+GEMINI_SCHEMA: dict[str, Any] = gemini_schema(RESPONSE_SCHEMA)
 
 
 @dataclass(frozen=True)

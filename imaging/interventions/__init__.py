@@ -11,7 +11,7 @@ from typing import Any
 
 from PIL import Image
 
-from imaging.images import normalise_mode
+from imaging.decode import normalise_mode
 
 from .base import MAX_INTENSITY, MIN_INTENSITY, Box, Intervention, Params, clip_boxes
 from .obscure import NEUTRAL, blur, occlusion, overlay, pixelate, shrink

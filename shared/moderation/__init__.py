@@ -3,8 +3,8 @@
 ``ModerationProvider`` is the interface; ``LocalMatcher`` is the offline implementation.
 """
 
-from shared.moderation.base import ModerationProvider
 from shared.moderation.local import LocalMatcher
+from shared.moderation.provider import ModerationProvider
 from shared.moderation.types import Match, Post, PostVerdict, ProviderError
 
 __all__ = ["LocalMatcher", "Match", "ModerationProvider", "Post", "PostVerdict", "ProviderError"]

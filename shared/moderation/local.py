@@ -9,7 +9,7 @@ matches (it is the caller's threshold and choice of intervention), only how sure
 from __future__ import annotations
 
 from shared.models import Filter
-from shared.moderation.engine import IMAGE, Hit, UnitScore, compile_filters, score_post
+from shared.moderation.scoring import IMAGE, Hit, UnitScore, compile_filters, score_post
 from shared.moderation.text import Tokens, tokenize
 from shared.moderation.types import Match, Post, PostVerdict, ProviderError
 

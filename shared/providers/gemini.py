@@ -7,13 +7,23 @@ endpoint. One ``genai.Client`` serves both async (``client.aio``) and sync calle
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 
 from google import genai
 from google.genai import errors, types
 
-from shared.providers.errors import Failure, other_failure, retry_after_seconds, transport_errors, transport_failure
+from shared.providers.errors import (
+    Failure,
+    ProviderError,
+    other_failure,
+    retry_after_seconds,
+    transport_errors,
+    transport_failure,
+)
+
+log = logging.getLogger(__name__)
 
 # google-genai 3.x defaults to "v1"; pinned so the wire path (/v1beta/models/{model}:generateContent) does not
 # change under us with an SDK upgrade or a GOOGLE_GENAI_API_VERSION in the environment.
@@ -52,6 +62,23 @@ def timeout_options(seconds: float, *, at_least_ms: int = 1) -> types.HttpOption
     return types.HttpOptions(timeout=max(at_least_ms, int(seconds * 1000)))
 
 
+def json_config(
+    system: str, schema: dict[str, object], temperature: float | None, seconds: float
+) -> types.GenerateContentConfig:
+    """JSON mode with ``schema``, safety blocking off, a timeout of ``seconds``: a gateway caller's request.
+
+    Safety is off because the callers read or discuss exactly the content a user's filter names.
+    """
+    return types.GenerateContentConfig(
+        system_instruction=system,
+        response_mime_type="application/json",
+        response_schema=schema,
+        temperature=temperature,
+        safety_settings=SAFETY_OFF,
+        http_options=timeout_options(seconds),
+    )
+
+
 def classify_error(exc: Exception, *, retry_info: bool = False) -> Failure:
     """An exception raised by an SDK request, as a ``Failure``.
 
@@ -88,3 +115,23 @@ def _retry_info_delay(exc: errors.APIError) -> float | None:
             if found:
                 return float(found.group(1))
     return None
+
+
+def response_text(response: types.GenerateContentResponse) -> str:
+    """The text of a reply (thoughts left out); ``ProviderError`` for a blocked, cut-off or empty reply."""
+    feedback = response.prompt_feedback
+    if feedback is not None and feedback.block_reason:
+        raise ProviderError(f"gemini: prompt blocked ({feedback.block_reason})")
+    if not response.candidates:
+        raise ProviderError("gemini: reply has no candidates")
+    candidate = response.candidates[0]
+    if candidate.finish_reason == types.FinishReason.MAX_TOKENS:
+        raise ProviderError("gemini: reply cut off at the output token limit")
+    parts = candidate.content.parts if candidate.content else None
+    text = "".join(p.text for p in parts or [] if p.text and not p.thought)
+    if not text:
+        raise ProviderError(f"gemini: reply has no text (finish reason {candidate.finish_reason})")
+    usage = response.usage_metadata
+    if usage is not None:
+        log.debug("gemini usage: %s prompt, %s output tokens", usage.prompt_token_count, usage.candidates_token_count)
+    return text

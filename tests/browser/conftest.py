@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from shared.redis_server import free_port
+from devtools.redis_server import free_port
 from tests.conftest import Stack
 from tests.harness import ROOT, Proc, base_env, start_gateway, start_process, wait_http
 

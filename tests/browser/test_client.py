@@ -16,10 +16,10 @@ import orjson
 import pytest
 import redis
 
+from devtools.redis_server import free_port
 from shared import imagejobs, keys
 from shared.auth import mint
 from shared.config import load_settings
-from shared.redis_server import free_port
 from tests.browser.conftest import Viewer, new_user
 from tests.harness import Proc, base_env, start_process, wait_http
 

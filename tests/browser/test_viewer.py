@@ -1,4 +1,4 @@
-"""The viewer page in a real browser against real processes (issue 7).
+"""The viewer page in a real browser against real processes.
 
 Each test drives the page as a person would (form fields and buttons) and checks what is on the
 screen: markers rendered as the extension renders them, deferred images swapped without a reload,
@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from gateway.feeds.samplegen import reddit_page, x_timeline
+from gateway.viewer.samplegen import reddit_page, x_timeline
 from tests.browser.conftest import SKIP_NO_PLAYWRIGHT, Viewer, new_user, screenshot
 from tests.harness import wait_until
 

@@ -47,23 +47,19 @@ def test_every_lua_script_is_exercised_here() -> None:
 
 def test_job_protocol_scripts_run_on_the_cluster(client: redis.cluster.RedisCluster) -> None:
     wait = keys.wait_id(f"https://img.example/{uuid.uuid4().hex}.jpg", ["spiders"])
-    register = client.register_script(imagejobs.REGISTER_WAIT)
+    waits = imagejobs.WaitRegistry(client)
     finish = client.register_script(imagejobs.FINISH_JOB)
     release = client.register_script(imagejobs.RELEASE_WAITERS)
 
-    k, a = imagejobs.register_args(wait, "alice", 60, "job-1")
-    assert one_slot(k)
-    assert imagejobs.parse_register_reply(register(keys=k, args=a)).state == "queued"
-    k2, a2 = imagejobs.register_args(wait, "bob", 60, "job-1")
-    assert imagejobs.parse_register_reply(register(keys=k2, args=a2)).state == "pending"
+    assert one_slot([keys.result_key(wait), keys.waiters_key(wait), keys.job_key(wait, "job-1")])
+    assert waits.register(wait, "alice", 60, "job-1").state == "queued"
+    assert waits.register(wait, "bob", 60, "job-1").state == "pending"
 
     finish_keys = [keys.result_key(wait), keys.waiters_key(wait), keys.job_key(wait, "job-1")]
-    assert one_slot(finish_keys)
     waiters = finish(keys=finish_keys, args=[orjson.dumps({"result": "r"}), 60])
     assert sorted(w.decode() for w in waiters) == ["alice", "bob"]
     assert release(keys=[keys.waiters_key(wait)], args=["alice", "bob"]) == 0
-    k3, a3 = imagejobs.register_args(wait, "carol", 60, "job-1")
-    done = imagejobs.parse_register_reply(register(keys=k3, args=a3))
+    done = waits.register(wait, "carol", 60, "job-1")
     assert done.state == "done" and done.result == {"result": "r"}
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
-from tests.harness import Proc
+from starlette.testclient import TestClient
 
 
 def preflight(
-    gateway: Proc, origin: str, headers: str = "content-type,authorization", pna: bool = True
+    gateway: TestClient, origin: str, headers: str = "content-type,authorization", pna: bool = True
 ) -> httpx.Response:
     h = {
         "Origin": origin,
@@ -18,7 +17,7 @@ def preflight(
     }
     if pna:
         h["Access-Control-Request-Private-Network"] = "true"
-    return httpx.options(gateway.url + "/get_img_result", headers=h, timeout=5)
+    return gateway.options("/get_img_result", headers=h)
 
 
 @pytest.mark.parametrize(
@@ -26,8 +25,8 @@ def preflight(
     ["https://www.reddit.com", "https://old.reddit.com", "https://x.com", "https://twitter.com",
      "chrome-extension://abcdefghijklmnopabcdefghijklmnop"],
 )
-def test_preflight_allows_extension_origins(gateway: Proc, origin: str) -> None:
-    r = preflight(gateway, origin)
+def test_preflight_allows_extension_origins(api: TestClient, origin: str) -> None:
+    r = preflight(api, origin)
     assert r.status_code == 200, r.text
     assert r.headers["access-control-allow-origin"] == origin
     allowed = {h.strip().lower() for h in r.headers["access-control-allow-headers"].split(",")}
@@ -38,14 +37,14 @@ def test_preflight_allows_extension_origins(gateway: Proc, origin: str) -> None:
 
 
 @pytest.mark.parametrize("origin", ["https://evil.example", "https://reddit.com.evil.example", "http://www.reddit.com"])
-def test_preflight_refuses_other_origins(gateway: Proc, origin: str) -> None:
-    r = preflight(gateway, origin)
+def test_preflight_refuses_other_origins(api: TestClient, origin: str) -> None:
+    r = preflight(api, origin)
     assert r.status_code == 400
     assert "access-control-allow-origin" not in r.headers
 
 
-def test_simple_request_gets_allow_origin(gateway: Proc) -> None:
-    r = httpx.get(gateway.url + "/ping", headers={"Origin": "https://www.reddit.com"}, timeout=5)
+def test_simple_request_gets_allow_origin(api: TestClient) -> None:
+    r = api.get("/ping", headers={"Origin": "https://www.reddit.com"})
     assert r.headers["access-control-allow-origin"] == "https://www.reddit.com"
-    r = httpx.get(gateway.url + "/ping", headers={"Origin": "https://evil.example"}, timeout=5)
+    r = api.get("/ping", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in r.headers

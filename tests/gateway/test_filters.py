@@ -1,4 +1,4 @@
-"""Filters CRUD against a real gateway process and real Redis."""
+"""Filters CRUD against the gateway app (in process) and real Redis."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 import redis
+from starlette.testclient import TestClient
 
 from shared import keys
-from tests.harness import Proc
 
 
 def new_user() -> str:
@@ -18,9 +18,8 @@ def new_user() -> str:
 
 
 @pytest.fixture
-def client(gateway: Proc) -> httpx.Client:
-    with httpx.Client(base_url=gateway.url, timeout=10) as c:
-        yield c
+def client(api: TestClient) -> httpx.Client:
+    return api
 
 
 def create(client: httpx.Client, user: str, **fields: object) -> int:

@@ -1,4 +1,5 @@
-"""POST /get_feed against real processes: 25-post Reddit and X pages built from the samples."""
+"""POST /get_feed on the gateway app (in process, real Redis): 25-post Reddit and X pages built from the
+samples. The image job test runs against the real process stack (gateway, worker, image host)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
 from gateway.feeds import parse_feed
-from gateway.feeds.samplegen import reddit_page, x_timeline
+from gateway.viewer.samplegen import reddit_page, x_timeline
 from tests.conftest import Stack
 from tests.harness import DEFAULT_PREFIX, make_test_jpeg, wait_until
 
@@ -27,19 +29,19 @@ def user() -> str:
     return f"feed-{uuid.uuid4().hex[:10]}"
 
 
-def add_filter(stack: Stack, uid: str, text: str, intensity: int, content_type: str = "all") -> int:
-    r = httpx.post(stack.gateway.url + "/filters", json={"user_id": uid, "filter_text": text,
+def add_filter(client: httpx.Client, uid: str, text: str, intensity: int, content_type: str = "all") -> int:
+    r = client.post("/filters", json={"user_id": uid, "filter_text": text,
                                                          "intensity": intensity, "content_type": content_type})
     assert r.status_code == 200, r.text
     return r.json()["filter_id"]
 
 
-def get_feed(stack: Stack, uid: str, url: str, body: str, *, as_string: bool = False) -> httpx.Response:
+def get_feed(client: httpx.Client, uid: str, url: str, body: str, *, as_string: bool = False) -> httpx.Response:
     data: Any = {"feed_info": {"response": body}}
     if as_string:
         data = json.dumps(data)
-    return httpx.post(stack.gateway.url + "/get_feed", json={"user_id": uid, "url": url, "data": data,
-                                                            "tab_id": 7, "useBatching": False}, timeout=60)
+    return client.post("/get_feed", json={"user_id": uid, "url": url, "data": data,
+                                         "tab_id": 7, "useBatching": False})
 
 
 def local_images(stack: Stack, body: str) -> str:
@@ -51,20 +53,20 @@ def local_images(stack: Stack, body: str) -> str:
     return body
 
 
-def test_no_filters_returns_the_body_unchanged(stack: Stack) -> None:
+def test_no_filters_returns_the_body_unchanged(api: TestClient) -> None:
     page = reddit_page(25, seed=1)
-    r = get_feed(stack, user(), REDDIT_URL.replace("home-feed", "best"), page.body)
+    r = get_feed(api, user(), REDDIT_URL.replace("home-feed", "best"), page.body)
     assert r.status_code == 200
     assert r.json()["status"] == "success"
     assert r.json()["feed"]["response"] == page.body
 
 
-def test_reddit_page_blur_and_overlay(stack: Stack) -> None:
+def test_reddit_page_blur_and_overlay(api: TestClient) -> None:
     uid = user()
-    add_filter(stack, uid, "spiders", 1, "text")
-    add_filter(stack, uid, "war", 3, "text")
+    add_filter(api, uid, "spiders", 1, "text")
+    add_filter(api, uid, "war", 3, "text")
     page = reddit_page(25, seed=1)
-    r = get_feed(stack, uid, REDDIT_URL, page.body)
+    r = get_feed(api, uid, REDDIT_URL, page.body)
     assert r.status_code == 200, r.text
     out = r.json()["feed"]["response"]
     report = r.json()["moderation"]
@@ -83,24 +85,24 @@ def test_reddit_page_blur_and_overlay(stack: Stack) -> None:
     assert untouched
 
 
-def test_second_request_is_served_from_the_verdict_cache(stack: Stack) -> None:
+def test_second_request_is_served_from_the_verdict_cache(api: TestClient) -> None:
     uid, other = user(), user()
     for u in (uid, other):
-        add_filter(stack, u, "sourdough bread", 3)
+        add_filter(api, u, "sourdough bread", 3)
     page = x_timeline(25, seed=3)
-    first = get_feed(stack, uid, X_URL, page.body).json()
-    second = get_feed(stack, other, X_URL, page.body).json()
+    first = get_feed(api, uid, X_URL, page.body).json()
+    second = get_feed(api, other, X_URL, page.body).json()
     assert first["moderation"]["provider_calls"] == 1
     assert second["moderation"]["provider_calls"] == 0
     assert second["moderation"]["cached_posts"] == first["moderation"]["posts"]
     assert first["feed"]["response"] == second["feed"]["response"]
 
 
-def test_x_page_markers_and_valid_json(stack: Stack) -> None:
+def test_x_page_markers_and_valid_json(api: TestClient) -> None:
     uid = user()
-    add_filter(stack, uid, "war", 5, "text")  # local provider cannot rewrite: overlays and says so
+    add_filter(api, uid, "war", 5, "text")  # local provider cannot rewrite: overlays and says so
     page = x_timeline(25, seed=4)
-    r = get_feed(stack, uid, X_URL, page.body, as_string=True)
+    r = get_feed(api, uid, X_URL, page.body, as_string=True)
     assert r.status_code == 200, r.text
     out = r.json()["feed"]["response"]
     doc = json.loads(out)
@@ -111,11 +113,16 @@ def test_x_page_markers_and_valid_json(stack: Stack) -> None:
 
 
 def test_matching_image_post_gets_deferred_marker_and_a_job(stack: Stack) -> None:
+    with httpx.Client(base_url=stack.gateway.url, timeout=60) as gateway:
+        image_job_completes(stack, gateway)
+
+
+def image_job_completes(stack: Stack, gateway: httpx.Client) -> None:
     uid = user()
-    add_filter(stack, uid, "spiders", 2, "all")
+    add_filter(gateway, uid, "spiders", 2, "all")
     page = reddit_page(25, seed=5)
     body = local_images(stack, page.body)
-    r = get_feed(stack, uid, REDDIT_URL, body)
+    r = get_feed(gateway, uid, REDDIT_URL, body)
     assert r.status_code == 200, r.text
     out = r.json()["feed"]["response"]
     configs = [json.loads(html.unescape(c)) for c in re.findall(r"diy-mod-image=\"([^\"]*)\"", out)]
@@ -128,15 +135,15 @@ def test_matching_image_post_gets_deferred_marker_and_a_job(stack: Stack) -> Non
     image_url = next(u for p in doc.posts for u in p.image_urls if "127.0.0.1" in u)
 
     def done() -> bool:
-        poll = httpx.get(stack.gateway.url + "/get_img_result",
+        poll = gateway.get("/get_img_result",
                          params={"img_url": image_url, "filters": json.dumps(["spiders"])}).json()
         return poll["status"] == "COMPLETED"
 
     wait_until(done, 30, "image job completion")
     # Now the same page for another user with the same filter: COMPLETED at once, nothing queued.
     other = user()
-    add_filter(stack, other, "spiders", 2, "all")
-    out2 = get_feed(stack, other, REDDIT_URL, body).json()["feed"]["response"]
+    add_filter(gateway, other, "spiders", 2, "all")
+    out2 = get_feed(gateway, other, REDDIT_URL, body).json()["feed"]["response"]
     assert "COMPLETED" in html.unescape(out2) and "processedUrl" in html.unescape(out2)
 
 
@@ -154,21 +161,33 @@ def test_matching_image_post_gets_deferred_marker_and_a_job(stack: Stack) -> Non
         ({"user_id": "u", "data": {"feed_info": {"response": "x"}}}, 422),
     ],
 )
-def test_bad_requests_get_clear_errors(stack: Stack, payload: dict[str, Any], status: int) -> None:
-    r = httpx.post(stack.gateway.url + "/get_feed", json=payload, timeout=10)
+def test_bad_requests_get_clear_errors(api: TestClient, payload: dict[str, Any], status: int) -> None:
+    r = api.post("/get_feed", json=payload)
     assert r.status_code == status, r.text
     assert r.json()["status"] == "error" and r.json()["message"]
 
 
-def test_hostile_html_comes_back_safely(stack: Stack) -> None:
+HOSTILE_TITLE = '<shreddit-post id="t3_x"><a slot="title">spiders &lt;img src=x onerror=alert(1)&gt;</a>'
+
+
+def test_nesting_bomb_is_refused_at_once(api: TestClient) -> None:
+    """Nesting far beyond any real page is not a Reddit feed: a clear 400 (docs: unparsable body), fast."""
     uid = user()
-    add_filter(stack, uid, "spiders", 1, "text")
-    hostile = ("<shreddit-post id=\"t3_x\"><a slot=\"title\">spiders &lt;img src=x onerror=alert(1)&gt;</a>"
-               "<a slot=\"text-body\"><div class=\"md\"><p>" + "<b>" * 5000 + "spiders</p></div></a>")
+    add_filter(api, uid, "spiders", 1, "text")
+    hostile = HOSTILE_TITLE + '<a slot="text-body"><div class="md"><p>' + "<b>" * 5000 + "spiders</p></div></a>"
     started = time.monotonic()
-    r = get_feed(stack, uid, REDDIT_URL, hostile)
+    r = get_feed(api, uid, REDDIT_URL, hostile)
     assert time.monotonic() - started < 10
-    assert r.status_code in (200, 400), r.text
-    if r.status_code == 200:
-        out = r.json()["feed"]["response"]
-        assert "<img src=x" not in out
+    assert r.status_code == 400, r.text
+    assert r.json()["status"] == "error" and "nesting" in r.json()["message"]
+
+
+def test_escaped_markup_in_a_post_stays_escaped(api: TestClient) -> None:
+    uid = user()
+    add_filter(api, uid, "spiders", 1, "text")
+    post = HOSTILE_TITLE + '<a slot="text-body"><div class="md"><p>' + "<b>" * 50 + "spiders</p></div></a>"
+    r = get_feed(api, uid, REDDIT_URL, post)
+    assert r.status_code == 200, r.text
+    out = r.json()["feed"]["response"]
+    assert "__BLUR_START__spiders__BLUR_END__" in out
+    assert "<img src=x" not in out

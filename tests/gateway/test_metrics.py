@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import httpx
+from starlette.testclient import TestClient
 
 from tests.conftest import Stack
-from tests.harness import Proc
 
 
-def test_gateway_metrics_count_requests_by_route_and_show_queue_depths(gateway: Proc) -> None:
-    httpx.get(gateway.url + "/ping")
-    httpx.get(gateway.url + "/filters")  # 400: counted with its status
-    text = httpx.get(gateway.url + "/metrics").text
+def test_gateway_metrics_count_requests_by_route_and_show_queue_depths(api: TestClient) -> None:
+    api.get("/ping")
+    api.get("/filters")  # 400: counted with its status
+    text = api.get("/metrics").text
     assert 'gateway_requests_total{method="GET",route="/ping",status="200"}' in text
     assert 'gateway_requests_total{method="GET",route="/filters",status="400"}' in text
     assert 'gateway_image_queue_depth{queue="images_local"}' in text
     assert "gateway_request_seconds_bucket" in text
 
 
-def test_notifier_metrics_exist(stack: Stack) -> None:
-    text = httpx.get(f"http://127.0.0.1:{stack.notifier.port}/metrics").text
+def test_notifier_metrics_exist(notifier_api: TestClient) -> None:
+    text = notifier_api.get("/metrics").text
     for name in ("notifier_sockets", "notifier_events_in_total", "notifier_frames_out_total",
                  "notifier_fanout_latency_seconds_bucket", "notifier_replayed_total",
                  "notifier_slow_client_closes_total", "notifier_send_queue_frames"):

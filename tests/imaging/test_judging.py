@@ -13,11 +13,11 @@ import pytest
 import redis
 from PIL import Image
 
-from imaging.cloud.calls import RetryPolicy
 from imaging.cloud.gemini_images import GeminiImages
-from imaging.judging import Judge, judge_filters
+from imaging.judging import ImageJudge, judge_filters
 from imaging.verdicts import VerdictCache, content_hash, verdict_key
 from shared.imagejobs import ImageJob
+from shared.providers.retry import RetryPolicy
 from tests.fakes import Request
 from tests.fakes.gemini_server import FakeGemini, gemini_error
 from tests.imaging.cloudfakes import KEY, Behaviour, scripted_gemini, vision_filters
@@ -43,10 +43,10 @@ def client(redis_url: str) -> redis.Redis:
     return redis.Redis.from_url(redis_url)
 
 
-def judge_for(fake: FakeGemini, client: redis.Redis, timeout: float = 5) -> Judge:
+def judge_for(fake: FakeGemini, client: redis.Redis, timeout: float = 5) -> ImageJudge:
     gemini = GeminiImages(KEY, base_url=fake.url, image_model="x", vision_model=VISION, concurrency=2,
-                          policy=RetryPolicy(max_retries=1, backoff=0.02), request_timeout=2)
-    return Judge(gemini, VerdictCache(client, ttl=600), timeout=timeout)
+                          policy=RetryPolicy(max_retries=1, backoff_base=0.02), request_timeout=2)
+    return ImageJudge(gemini, VerdictCache(client, ttl=600), timeout=timeout)
 
 
 def unique_image(size: tuple[int, int] = (400, 300)) -> tuple[bytes, Image.Image]:
@@ -130,7 +130,7 @@ def test_vision_failure_falls_back_to_post_text(fake: FakeGemini, client: redis.
 
 
 def test_text_judging_offline() -> None:
-    judge = Judge(None, None, timeout=1)
+    judge = ImageJudge(None, None, timeout=1)
     data, img = unique_image((8, 8))
     no_context = judge.judge(job("spiders"), data, img, deadline=later())
     assert no_context.apply and no_context.note == ""

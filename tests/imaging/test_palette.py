@@ -10,13 +10,13 @@ import pytest
 from PIL import Image, ImageStat
 
 from imaging.cloud import prompts
-from imaging.cloud.calls import RetryPolicy
 from imaging.cloud.gemini_images import GeminiImages
 from imaging.cloud.openai_images import OpenAIImages
 from imaging.palette import Palette, fallback_for
 from imaging.providers import Providers, build_providers, vision_choice
 from shared.config import ConfigError, load_settings
 from shared.imagejobs import ImageJob
+from shared.providers.retry import RetryPolicy
 from tests.fakes import multipart_fields
 from tests.fakes.gemini_server import FakeGemini
 from tests.fakes.openai_server import FakeOpenAI
@@ -24,7 +24,7 @@ from tests.imaging.cloudfakes import EDIT_COLOUR, KEY, Behaviour, scripted_gemin
 
 pytestmark = pytest.mark.timeout(30)
 
-POLICY = RetryPolicy(max_retries=1, backoff=0.02)
+POLICY = RetryPolicy(max_retries=1, backoff_base=0.02)
 
 
 @pytest.fixture
@@ -162,12 +162,9 @@ def test_prompts_quote_cleaned_user_text() -> None:
 
 
 def test_vision_provider_selection() -> None:
+    """The choice rule is shared (tests/shared/test_choice.py); vision's own part is Gemini first and "none"."""
     base = {"REDIS_URL": "redis://127.0.0.1:1/0"}
     assert vision_choice(load_settings(base)) == "none"
-    assert vision_choice(load_settings({**base, "OPENAI_API_KEY": "k"})) == "openai"
     assert vision_choice(load_settings({**base, "OPENAI_API_KEY": "k", "GEMINI_API_KEY": "k"})) == "gemini"
-    assert vision_choice(load_settings({**base, "GEMINI_API_KEY": "k", "IMAGE_VISION_PROVIDER": "none"})) == "none"
-    with pytest.raises(ConfigError):
-        vision_choice(load_settings({**base, "IMAGE_VISION_PROVIDER": "oracle"}))
     with pytest.raises(ConfigError):
         build_providers(load_settings({**base, "IMAGE_VISION_PROVIDER": "openai"}))

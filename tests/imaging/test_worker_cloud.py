@@ -1,6 +1,7 @@
-"""A real worker process with both cloud providers (local fakes) and Gemini judging images.
+"""The worker's actors (in process, real Redis) with both cloud providers (local fakes) and Gemini
+judging images.
 
-One Redis, one worker and one pair of fakes for the module; every test uses its own filter text, so
+One worker and one pair of fakes for the module; every test uses its own filter text, so
 the fakes' answers (by filter text) and request counts never mix between tests.
 """
 
@@ -59,14 +60,14 @@ class CloudRig:
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudRig]:
+def cloud(redis_url: str) -> Iterator[CloudRig]:
     behaviour = Behaviour()
     with scripted_openai(behaviour) as openai_fake, scripted_gemini(behaviour) as gemini_fake:
         env = provider_env(
             openai_fake.url, gemini_fake.url, IMAGE_VISION_PROVIDER="gemini", CLOUD_MAX_RETRIES="1",
             CLOUD_BACKOFF_SECONDS="0.05", CLOUD_CONCURRENCY="1", CLOUD_WORKER_THREADS="3",
         )
-        with rig(tmp_path_factory.mktemp("cloud"), "cloud", **env) as r:
+        with rig(redis_url, **env) as r:
             yield CloudRig(r, openai_fake, gemini_fake, behaviour)
 
 

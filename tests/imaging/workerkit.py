@@ -1,8 +1,11 @@
-"""Real imaging worker processes for the integration tests, each with its own Redis.
+"""The imaging worker in the test process, for the integration tests of its actors.
 
-A rig is: an embedded Redis, an image host (a ``FakeServer`` that can answer with scripted statuses),
-the provider fakes, and one ``python -m imaging.worker`` process. Jobs are queued the way the gateway
-queues them (waiter registered, then the Dramatiq message enqueued), or by hand for the legacy forms.
+A rig is: the session's real Redis (job protocol, results, events), an image host (a ``FakeServer``
+that can answer with scripted statuses), and the worker that ``python -m imaging.worker`` runs, built by
+``imaging.wiring.build_worker`` on Dramatiq's ``StubBroker`` with its two thread pools started. Jobs are
+queued the way the gateway queues them (waiter registered in Redis, then the Dramatiq message
+enqueued), or by hand for the legacy forms. The worker process itself (entry point, Redis broker,
+sweeper, metrics port) is covered by tests/e2e and tests/reliability.
 """
 
 from __future__ import annotations
@@ -11,20 +14,20 @@ import contextlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import dramatiq
 import orjson
 import redis
-from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
 
+from imaging.wiring import ImagingWorker, build_worker
 from shared import imagejobs, jobqueue, keys
+from shared.config import load_settings
 from shared.events import ImageResult
 from shared.imagejobs import ImageJob
-from shared.redis_server import EmbeddedRedis
 from tests.fakes import FakeServer, Reply, Request
-from tests.harness import Proc, start_worker, wait_until
+from tests.harness import wait_until
 
 
 class ImageHost(FakeServer):
@@ -56,15 +59,14 @@ class ImageHost(FakeServer):
 @dataclass
 class Rig:
     redis: redis.Redis
-    broker: RedisBroker
-    worker: Proc
+    broker: StubBroker
+    worker: ImagingWorker
     images: ImageHost
     users: list[str] = field(default_factory=list)
 
     def queue(self, job: ImageJob, user: str, *, route: tuple[str, str] | None = None) -> dramatiq.Message:
         """What the gateway does: register ``user`` as a waiter, claim the job, enqueue it."""
-        keys_, args = imagejobs.register_args(job.wait_id, user, 900, job.job_id)
-        state = imagejobs.parse_register_reply(self.redis.eval(imagejobs.REGISTER_WAIT, len(keys_), *keys_, *args))
+        state = imagejobs.WaitRegistry(self.redis).register(job.wait_id, user, 900, job.job_id)
         assert state.state == "queued", state
         queue, actor = route or jobqueue.image_route(job.intervention)
         return self.send(queue, actor, job.to_message())
@@ -100,30 +102,36 @@ class Rig:
         assert data is not None, url
         return bytes(data)
 
-    def drained(self, message: dramatiq.Message) -> bool:
-        """The message was processed and acknowledged."""
-        return not self.redis.hexists(f"dm-dramatiq:{message.queue_name}.msgs", message.message_id)
+    def drain(self, queue: str, timeout: float = 10) -> None:
+        """Wait until every message on ``queue`` (and its delay queue) was processed and acknowledged."""
+        self.broker.join(queue, timeout=int(timeout * 1000), fail_fast=False)
+
+
+def worker_env(redis_url: str, **env: str) -> dict[str, str]:
+    """The worker's whole environment: nothing comes from the test process's own."""
+    return {
+        "REDIS_URL": redis_url,
+        "FETCH_ALLOW_PRIVATE_HOSTS": "127.0.0.1",
+        "MODERATION_PROVIDER": "local",
+        "PUBLIC_GATEWAY_URL": "http://127.0.0.1:9",
+        "WORKER_THREADS": "2",
+        **env,
+    }
 
 
 @contextlib.contextmanager
-def rig(tmp: Path, name: str, **env: str) -> Iterator[Rig]:
-    server = EmbeddedRedis(tmp / f"redis-{name}", appendonly=False)
-    server.start()
+def rig(redis_url: str, **env: str) -> Iterator[Rig]:
     images = ImageHost().start()
-    broker = jobqueue.make_broker(server.url, middleware=[])
-    client = redis.Redis.from_url(server.url)
-    worker = None
+    broker = StubBroker()
+    worker = build_worker(load_settings(worker_env(redis_url, **env)), broker)
+    client = redis.Redis.from_url(redis_url)
+    worker.start()
     try:
-        worker = start_worker(server.url, tmp / "logs", "http://127.0.0.1:9", name=f"worker-{name}",
-                              WORKER_THREADS="2", **env)
         yield Rig(client, broker, worker, images)
     finally:
-        if worker is not None:
-            worker.stop()
-        broker.close()
+        worker.stop(timeout_ms=10_000)
         client.close()
         images.stop()
-        server.stop()
 
 
 def new_user() -> str:

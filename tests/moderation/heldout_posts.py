@@ -1,7 +1,8 @@
 """A small held-out set, written independently of the evaluation set with different wording.
 
-Filter ids follow ``/work/shared/eval/filters.json`` (copied into ``FILTERS`` so the tests do not need
-that folder). ``expected`` is what a reasonable person who typed each filter would want caught.
+Filter ids and texts are those of the reference evaluation set (``FILTERS``), so scores compare;
+``bench/eval_sets.py`` falls back to this set when the reference set is absent.
+``expected`` is what a reasonable person who typed each filter would want caught.
 """
 
 from __future__ import annotations

@@ -15,24 +15,23 @@ from typing import Any
 import orjson
 import pytest
 
-from shared.config import ConfigError, Settings
-from shared.models import Filter
-from shared.moderation.factory import make_provider
-from shared.moderation.gemini_provider import GeminiProvider
-from shared.moderation.openai_provider import OpenAIProvider
-from shared.moderation.prompt import (
+from gateway.moderation.batching import MAX_CHARS_PER_REQUEST, split_page
+from gateway.moderation.from_settings import make_provider
+from gateway.moderation.gemini_judge import GeminiProvider
+from gateway.moderation.openai_judge import OpenAIProvider
+from gateway.moderation.page_prompt import (
     GEMINI_RESPONSE_SCHEMA,
     MAX_BODY_CHARS,
-    MAX_CHARS_PER_REQUEST,
     PAGE_END,
     RESPONSE_SCHEMA,
     SCHEMA_NAME,
     SYSTEM_PROMPT,
     page_document,
-    parse_results,
     render_page,
-    split_page,
 )
+from gateway.moderation.replies import parse_results
+from shared.config import ConfigError, Settings
+from shared.models import Filter
 from shared.moderation.types import Post, ProviderError
 from tests.fakes import FakeServer, Reply, Request, garbage
 from tests.fakes.gemini_server import FakeGemini, GeminiAnswer, gemini_error

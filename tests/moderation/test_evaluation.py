@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bench import eval_moderation
+from bench import eval_moderation, eval_sets
+from bench.evaluation import LabelledPost, aevaluate, evaluate, load_eval_set, score
 from shared.models import Filter
-from shared.moderation.evaluation import LabelledPost, aevaluate, evaluate, load_eval_set, score
 from shared.moderation.types import Match, Post, PostVerdict
+from tests.moderation.heldout_posts import HELDOUT
 
 
 def test_score_on_a_hand_made_example() -> None:
@@ -69,7 +70,7 @@ def test_evaluate_pages_posts_and_scores_predictions() -> None:
     m = result["per_filter"][1]
     assert (m["tp"], m["fp"], m["fn"]) == (30, 5, 0)
     assert [e["id"] for e in result["errors"]] == ["p0", "p2", "p4", "p6", "p8"]
-    assert result["ms_per_page"] >= 0
+    assert "ms_per_page" in result  # reported; its value is measured in bench/, never asserted
 
 
 async def test_aevaluate_runs_inside_a_loop() -> None:
@@ -108,6 +109,21 @@ def test_cli_fails_without_data(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "not found" in capsys.readouterr().err
 
 
-def test_default_data_dir_is_beside_the_project() -> None:
-    root = Path(eval_moderation.__file__).resolve().parent.parent
-    assert eval_moderation.DEFAULT_DATA_DIR == root.parent / "shared" / "eval"
+def test_cli_uses_the_reference_set_beside_the_checkout_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _write_data(tmp_path)
+    monkeypatch.setattr(eval_sets, "REFERENCE_DIR", tmp_path)
+    assert eval_moderation.main([]) == 0
+    out = capsys.readouterr().out
+    assert f"reference set found beside the checkout: {tmp_path} (2 posts, 1 filters)" in out
+
+
+def test_cli_falls_back_to_the_in_repo_set_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(eval_sets, "REFERENCE_DIR", tmp_path / "absent")
+    assert eval_moderation.main([]) == 0
+    out = capsys.readouterr().out
+    assert f"in-repo held-out set (tests/moderation/heldout_posts.py) ({len(HELDOUT)} posts, 15 filters)" in out
+    assert "micro" in out

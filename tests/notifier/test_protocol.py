@@ -1,15 +1,16 @@
-"""The socket protocol against a real notifier process."""
+"""The socket protocol against the notifier app (in process, real Redis)."""
 
 from __future__ import annotations
 
 import uuid
 
-from tests.conftest import Stack
-from tests.wsclient import Socket
+from starlette.testclient import TestClient
+
+from tests.inprocess import AppSocket
 
 
-def test_ping_gets_pong_and_bad_frames_get_errors_without_closing(stack: Stack) -> None:
-    s = Socket(f"{stack.ws_base}/{uuid.uuid4().hex}")
+def test_ping_gets_pong_and_bad_frames_get_errors_without_closing(notifier_api: TestClient) -> None:
+    s = AppSocket(notifier_api, f"/ws/{uuid.uuid4().hex}")
     try:
         s.send({"type": "ping", "data": {"timestamp": "2025-01-01T00:00:00Z"}, "id": "abc"})
         pong = s.wait_for("pong", timeout=5)[0]

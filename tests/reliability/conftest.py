@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.redis_server import EmbeddedRedis
+from devtools.redis_server import EmbeddedRedis
 from tests.reliability.figures import RECORDS, SOAK, line
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.redis_server import free_port
+from devtools.redis_server import free_port
 from tests.harness import Proc, base_env, start_process, wait_http, wait_until
 from tests.reliability.boot import DNS_MARK, FENCE_MARK
 

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from shared.redis_server import EmbeddedRedis
+from devtools.redis_server import EmbeddedRedis
 from tests.reliability import procs
 from tests.reliability.figures import SOAK, record, scale
 

@@ -14,7 +14,7 @@ import jwt
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.sync.client import connect
 
-from shared.redis_server import EmbeddedRedis
+from devtools.redis_server import EmbeddedRedis
 from tests.reliability import procs
 from tests.reliability.figures import record
 from tests.wsclient import Socket

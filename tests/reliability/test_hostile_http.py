@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from gateway.feeds.samplegen import reddit_page, x_timeline
-from shared.redis_server import EmbeddedRedis
+from devtools.redis_server import EmbeddedRedis
+from gateway.viewer.samplegen import reddit_page, x_timeline
 from tests.harness import Proc
 from tests.reliability import procs
 from tests.reliability.figures import SOAK, record, scale

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.redis_server import EmbeddedRedis
+from devtools.redis_server import EmbeddedRedis
 from tests.harness import make_test_jpeg, wait_until
 from tests.reliability import procs
 from tests.reliability.figures import record

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import redis
 
+from devtools.redis_server import EmbeddedRedis
 from shared import keys
-from shared.redis_server import EmbeddedRedis
 from tests.harness import Proc
 from tests.reliability import procs
 from tests.reliability.figures import record, scale

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -11,11 +13,9 @@ import schemathesis
 from starlette.routing import Mount, Route
 
 from gateway import app as gateway_app
-from gateway import images, inputs
-from gateway.chat import inputs as chat_inputs
-from gateway.filters import MAX_FILTER_TEXT
+from gateway.apidoc import DocContext
 from gateway.openapi import DOCS_DIR, openapi_document
-from gateway.viewer import samples
+from shared import limits
 from shared.config import load_settings
 from tests.harness import Proc
 
@@ -48,15 +48,50 @@ def test_every_route_is_documented_and_nothing_else(mode: str) -> None:
     assert ("security" in doc) == (mode == "token")
 
 
-def test_bounds_match_the_handlers() -> None:
-    from gateway import openapi
+def test_each_route_is_declared_by_the_module_of_its_handler() -> None:
+    doc = DocContext(token_mode=False)
+    for route in gateway_app.routes():
+        if isinstance(route, Route):
+            declared = sys.modules[route.endpoint.__module__].openapi_paths(doc)
+            assert route.path in declared, (route.path, route.endpoint.__module__)
+            assert {m.lower() for m in route.methods or ()} - {"head"} <= set(declared[route.path])
 
-    assert openapi.MAX_USER_ID == inputs.MAX_USER_ID_LEN
-    assert openapi.MAX_URL == images.MAX_URL_LEN
-    assert openapi.MAX_FILTERS == images.MAX_FILTERS
-    assert openapi.MAX_FILTER_TEXT == MAX_FILTER_TEXT
-    assert openapi.MAX_MESSAGE == chat_inputs.MAX_MESSAGE
-    assert openapi.MAX_SEED == samples.MAX_SEED
+
+def bounds_by_field(doc: dict[str, Any]) -> dict[tuple[str, str], set[int]]:
+    """Every ``maxLength``/``maxItems``/``maximum`` in the document, by (field name, keyword)."""
+    found: dict[tuple[str, str], set[int]] = {}
+
+    def walk(node: Any, name: str) -> None:
+        if isinstance(node, dict):
+            for keyword in ("maxLength", "maxItems", "maximum"):
+                if keyword in node:
+                    found.setdefault((name, keyword), set()).add(node[keyword])
+            if node.get("in") in ("query", "path") and "schema" in node:
+                walk(node["schema"], node["name"])
+            for key, value in node.items():
+                if key == "properties":
+                    for prop, schema in value.items():
+                        walk(schema, prop)
+                elif key != "schema" or "in" not in node:
+                    walk(value, name)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, name)
+
+    walk(doc, "")
+    return found
+
+
+def test_documented_bounds_are_the_shared_limits() -> None:
+    bounds = bounds_by_field(openapi_document(load_settings({})))
+    assert bounds[("user_id", "maxLength")] == {limits.MAX_USER_ID_CHARS}
+    assert bounds[("image_url", "maxLength")] == {limits.MAX_URL_CHARS}
+    assert bounds[("img_url", "maxLength")] == {limits.MAX_URL_CHARS}
+    assert bounds[("filters", "maxItems")] == {limits.MAX_FILTERS_PER_REQUEST}
+    assert bounds[("filters", "maxLength")] == {limits.MAX_FILTER_TEXT_CHARS}
+    assert bounds[("filter_text", "maxLength")] == {limits.MAX_FILTER_TEXT_CHARS}
+    assert bounds[("message", "maxLength")] == {limits.MAX_MESSAGE_CHARS}
+    assert bounds[("seed", "maximum")] == {limits.MAX_SAMPLE_SEED}
 
 
 def test_the_document_is_valid_openapi_3_1() -> None:

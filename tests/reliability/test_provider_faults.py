@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
-from gateway.feeds.samplegen import reddit_page, x_timeline
-from shared.redis_server import EmbeddedRedis
+from devtools.redis_server import EmbeddedRedis
+from gateway.viewer.samplegen import reddit_page, x_timeline
 from tests.fakes import Reply, garbage
 from tests.fakes.gemini_server import FakeGemini, gemini_error
 from tests.fakes.openai_server import ChatAnswer, FakeOpenAI, openai_error

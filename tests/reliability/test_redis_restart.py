@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import redis
 
-from gateway.feeds.samplegen import reddit_page
+from devtools.redis_server import EmbeddedRedis
+from gateway.viewer.samplegen import reddit_page
 from shared import keys
-from shared.redis_server import EmbeddedRedis
 from tests.harness import make_test_jpeg, wait_until
 from tests.reliability import procs
 from tests.reliability.figures import record, scale

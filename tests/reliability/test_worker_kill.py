@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
+from devtools.redis_server import EmbeddedRedis
 from shared.jobqueue import HEARTBEAT_TIMEOUT_MS
-from shared.redis_server import EmbeddedRedis
 from tests.harness import make_test_jpeg, wait_until
 from tests.reliability import procs
 from tests.reliability.figures import record, scale

@@ -1,4 +1,5 @@
-"""AUTH_MODE=token: signed tokens on the gateway's user routes and on notifier sockets."""
+"""AUTH_MODE=token: signed tokens on the gateway's user routes and on notifier sockets (both apps in
+process, real Redis)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import jwt
 import pytest
+from starlette.testclient import TestClient
 
 from shared.auth import AuthError, TokenVerifier, mint
 from shared.config import load_settings
-from tests.harness import ROOT, Proc, start_gateway, start_notifier
-from tests.wsclient import Socket
+from tests.harness import ROOT
+from tests.inprocess import AppSocket, gateway_client, notifier_client
 
 SECRET = "test-secret-" + uuid.uuid4().hex
 ENV = {"AUTH_MODE": "token", "AUTH_SECRET": SECRET, "WS_HEARTBEAT_SECONDS": "1.5"}
@@ -26,18 +27,14 @@ SETTINGS = load_settings(ENV)
 
 @dataclass
 class TokenStack:
-    gateway: Proc
-    notifier: Proc
+    gateway: TestClient
+    notifier: TestClient
 
 
 @pytest.fixture(scope="module")
-def token_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenStack]:
-    logs = tmp_path_factory.mktemp("token-logs")
-    gw = start_gateway(redis_url, logs, name="gateway-token", **ENV)
-    nt = start_notifier(redis_url, logs, name="notifier-token", **ENV)
-    yield TokenStack(gw, nt)
-    gw.stop()
-    nt.stop()
+def token_stack(redis_url: str) -> Iterator[TokenStack]:
+    with gateway_client(redis_url, **ENV) as gw, notifier_client(redis_url, **ENV) as nt:
+        yield TokenStack(gw, nt)
 
 
 def auth(token: str) -> dict[str, str]:
@@ -59,36 +56,38 @@ def test_verifier_refuses_forged_expired_and_alg_none() -> None:
 
 
 def test_gateway_user_routes_need_the_users_own_token(token_stack: TokenStack) -> None:
-    url = token_stack.gateway.url
+    gw = token_stack.gateway
     alice, bob = f"alice-{uuid.uuid4().hex[:6]}", f"bob-{uuid.uuid4().hex[:6]}"
     ta, tb = mint(SETTINGS, alice), mint(SETTINGS, bob)
-    assert httpx.get(url + "/filters", params={"user_id": alice}).status_code == 401
-    assert httpx.get(url + "/filters", params={"user_id": alice}, headers={"Authorization": ""}).status_code == 401
-    r = httpx.post(url + "/filters", json={"user_id": alice, "filter_text": "spiders"}, headers=auth(ta))
+    assert gw.get("/filters", params={"user_id": alice}).status_code == 401
+    assert gw.get("/filters", params={"user_id": alice}, headers={"Authorization": ""}).status_code == 401
+    r = gw.post("/filters", json={"user_id": alice, "filter_text": "spiders"}, headers=auth(ta))
     assert r.status_code == 200, r.text
     fid = r.json()["filter_id"]
     # Bob's token cannot read, change or delete Alice's filters, whatever user_id he claims.
-    assert httpx.get(url + "/filters", params={"user_id": alice}, headers=auth(tb)).status_code == 403
-    assert httpx.get(url + "/filters", headers=auth(tb)).json()["filters"] == []
-    assert httpx.put(url + f"/filters/{fid}", json={"intensity": 1}, headers=auth(tb)).status_code == 404
-    assert httpx.delete(url + f"/filters/{fid}", headers=auth(tb)).status_code == 404
-    assert httpx.delete(url + f"/filters/{fid}", params={"user_id": alice}, headers=auth(tb)).status_code == 403
+    assert gw.get("/filters", params={"user_id": alice}, headers=auth(tb)).status_code == 403
+    assert gw.get("/filters", headers=auth(tb)).json()["filters"] == []
+    assert gw.put(f"/filters/{fid}", json={"intensity": 1}, headers=auth(tb)).status_code == 404
+    assert gw.delete(f"/filters/{fid}", headers=auth(tb)).status_code == 404
+    assert gw.delete(f"/filters/{fid}", params={"user_id": alice}, headers=auth(tb)).status_code == 403
     # Alice, without repeating her id, sees her filter.
-    listed = httpx.get(url + "/filters", headers=auth(ta)).json()["filters"]
+    listed = gw.get("/filters", headers=auth(ta)).json()["filters"]
     assert [f["id"] for f in listed] == [fid]
     claims = {"sub": alice, "exp": int(time.time()) + 60, "iss": "diymod"}
     forged = jwt.encode(claims, "another-wrong-secret-long-enough-for-hs256", algorithm="HS256")
-    assert httpx.get(url + "/filters", headers=auth(forged)).status_code == 401
+    assert gw.get("/filters", headers=auth(forged)).status_code == 401
     # Not user data: still open.
-    assert httpx.get(url + "/ping").status_code == 200
+    assert gw.get("/ping").status_code == 200
 
 
 def test_notifier_socket_needs_a_token_for_its_user(token_stack: TokenStack) -> None:
-    base = f"ws://127.0.0.1:{token_stack.notifier.port}/ws"
+    notifier = token_stack.notifier
     alice, bob = f"alice-{uuid.uuid4().hex[:6]}", f"bob-{uuid.uuid4().hex[:6]}"
-    assert Socket(f"{base}/{alice}").wait_closed() == 4401
-    assert Socket(f"{base}/{alice}?token={mint(SETTINGS, bob)}").wait_closed() == 4401
-    s = Socket(f"{base}/{alice}?token={mint(SETTINGS, alice, ttl_seconds=3)}")
+    for path in (f"/ws/{alice}", f"/ws/{alice}?token={mint(SETTINGS, bob)}"):
+        refused = AppSocket(notifier, path)
+        assert refused.wait_closed() == 4401
+        refused.close()
+    s = AppSocket(notifier, f"/ws/{alice}?token={mint(SETTINGS, alice, ttl_seconds=3)}")
     s.wait_for("connected")
     s.send({"type": "refresh_token", "data": {"token": mint(SETTINGS, bob)}})
     assert "refused" in s.wait_for("error")[0]["data"]["message"]
@@ -104,15 +103,15 @@ def test_notifier_socket_needs_a_token_for_its_user(token_stack: TokenStack) -> 
 
 
 def test_socket_closes_when_its_token_expires(token_stack: TokenStack) -> None:
-    base = f"ws://127.0.0.1:{token_stack.notifier.port}/ws"
     user = f"carol-{uuid.uuid4().hex[:6]}"
-    s = Socket(f"{base}/{user}?token={mint(SETTINGS, user, ttl_seconds=1)}")
+    s = AppSocket(token_stack.notifier, f"/ws/{user}?token={mint(SETTINGS, user, ttl_seconds=1)}")
     s.wait_for("connected")
     deadline = time.monotonic() + 12
     while s.closed_code is None and time.monotonic() < deadline:
         s.send({"type": "pong"})  # alive, but the token runs out (5 s leeway)
         time.sleep(0.3)
     assert s.closed_code == 4401
+    s.close()
 
 
 def test_mint_command(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 /**
  * render.js: read Reddit and X feed bodies into plain post objects, and render post text the way the
- * DIY-MOD extension renders its markers (extension-client.md section 3), without ever parsing feed or
+ * DIY-MOD extension renders its markers (docs/protocol.md §3), without ever parsing feed or
  * model text as HTML into the live page.
  *
  * Feed text is hostile input. Reddit bodies are parsed with DOMParser (an inert document: no scripts

@@ -13,18 +13,21 @@ def new_user() -> str:
 
 
 class ChatClient:
-    def __init__(self, base_url: str, user_id: str | None = None) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=15)
+    """Talks to a gateway through ``http`` (the in-process app's TestClient, or any httpx client)."""
+
+    def __init__(self, http: httpx.Client, user_id: str | None = None) -> None:
+        self.http = http
         self.user_id = user_id or new_user()
         self.last: dict[str, Any] | None = None
 
-    def say(self, message: str, *, history: list[dict[str, Any]] | None = None, base_url: str | None = None) -> dict:
-        """Send ``message`` with the extension's history (the last answer only) unless ``history`` is given."""
+    def say(self, message: str, *, history: list[dict[str, Any]] | None = None,
+            via: httpx.Client | None = None) -> dict:
+        """Send ``message`` with the extension's history (the last answer only) unless ``history`` is given;
+        ``via`` sends it to another gateway."""
         if history is None:
             history = [{"role": "assistant", "content": self.last["text"]}] if self.last else []
         body = {"message": message, "history": history, "user_id": self.user_id}
-        url = f"{base_url}/chat" if base_url else "/chat"
-        response = self.http.post(url, json=body)
+        response = (via or self.http).post("/chat", json=body)
         assert response.status_code == 200, response.text
         answer = response.json()
         assert answer["status"] == "success", answer
@@ -43,6 +46,3 @@ class ChatClient:
         response = self.http.get("/filters", params={"user_id": self.user_id})
         assert response.status_code == 200, response.text
         return response.json()["filters"]
-
-    def close(self) -> None:
-        self.http.close()

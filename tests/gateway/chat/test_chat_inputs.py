@@ -1,13 +1,11 @@
-"""Bad input to POST /chat gets the gateway's 4xx envelope; a missing user id defaults as the contract says."""
+"""Bad input to POST /chat gets the gateway's 4xx envelope; a missing user id defaults as docs/protocol.md §1.2 says."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
-
-from tests.harness import Proc
+from starlette.testclient import TestClient
 
 
 @pytest.mark.parametrize(
@@ -25,27 +23,27 @@ from tests.harness import Proc
         (["spiders"], 422),
     ],
 )
-def test_bad_chat_input(gateway: Proc, body: Any, status: int) -> None:
-    response = httpx.post(f"{gateway.url}/chat", json=body, timeout=10)
+def test_bad_chat_input(api: TestClient, body: Any, status: int) -> None:
+    response = api.post("/chat", json=body)
     assert response.status_code == status, response.text
     assert response.json()["status"] == "error"
     assert response.json()["message"]
 
 
-def test_malformed_and_oversized_bodies(gateway: Proc) -> None:
-    response = httpx.post(f"{gateway.url}/chat", content=b"{not json", timeout=10)
+def test_malformed_and_oversized_bodies(api: TestClient) -> None:
+    response = api.post("/chat", content=b"{not json")
     assert response.status_code == 400
-    response = httpx.post(f"{gateway.url}/chat", content=b'{"message": "' + b"x" * 300_000 + b'"}', timeout=10)
+    response = api.post("/chat", content=b'{"message": "' + b"x" * 300_000 + b'"}')
     assert response.status_code == 413
     assert response.json()["status"] == "error"
 
 
-def test_history_objects_and_default_user(gateway: Proc) -> None:
+def test_history_objects_and_default_user(api: TestClient) -> None:
     history = [
         {"role": "assistant", "content": {"text": "What would you like to filter?"}, "type": "initial"},
         {"role": "system", "content": "ignored"},
     ]
-    response = httpx.post(f"{gateway.url}/chat", json={"message": "wasps", "history": history}, timeout=10)
+    response = api.post("/chat", json={"message": "wasps", "history": history})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["user_id"] == "default_user"

@@ -1,20 +1,16 @@
-"""Whole conversations on the offline rules, against a real gateway process and real Redis."""
+"""Whole conversations on the offline rules, against the gateway app (in process) and real Redis."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
+from starlette.testclient import TestClient
 
 from tests.gateway.chat.chatclient import ChatClient
-from tests.harness import Proc
 
 
 @pytest.fixture
-def chat(gateway: Proc) -> Iterator[ChatClient]:
-    client = ChatClient(gateway.url)
-    yield client
-    client.close()
+def chat(api: TestClient) -> ChatClient:
+    return ChatClient(api)
 
 
 def test_nuance_is_kept_and_framing_dropped(chat: ChatClient) -> None:
@@ -44,11 +40,19 @@ def test_vague_then_clarified_then_refined(chat: ChatClient) -> None:
     )
 
 
-@pytest.mark.parametrize("message", ["asdfghjkl", "qwrtpzxcvb", "aaaaaaaa", "a1b2c3d4", "ok", "hide", "things"])
-def test_unusable_first_messages_get_a_question(chat: ChatClient, message: str) -> None:
+@pytest.mark.parametrize(
+    ("message", "candidate"),
+    [
+        # Gibberish, too short to read, or framing alone: nothing worth keeping as a filter.
+        *((m, None) for m in ["asdfghjkl", "qwrtpzxcvb", "aaaaaaaa", "a1b2c3d4", "ok", "hide"]),
+        # Too generic: kept as an unclear candidate that the next message refines.
+        ("things", {"filter_text": "things", "initial_type": "unclear"}),
+    ],
+)
+def test_unusable_first_messages_get_a_question(chat: ChatClient, message: str, candidate: dict | None) -> None:
     answer = chat.say(message)
     assert answer["type"] == "clarify", answer
-    assert not answer["filter_data"] or answer["filter_data"]["initial_type"] == "unclear"
+    assert answer["filter_data"] == candidate
 
 
 def test_ambiguous_name_then_choice(chat: ChatClient) -> None:

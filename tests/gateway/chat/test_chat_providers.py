@@ -1,4 +1,4 @@
-"""The chat on OpenAI and Gemini, against local fakes of their APIs and a real gateway process.
+"""The chat on OpenAI and Gemini, against local fakes of their APIs and the gateway app (in process).
 
 Checks the request shape (model, structured-output schema, existing filters in the prompt, the picture),
 strict reading of the answer, and that every failure is a 200 ``error`` answer with "Try again".
@@ -10,19 +10,19 @@ import base64
 import io
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from PIL import Image
+from starlette.testclient import TestClient
 
 from tests.fakes import Reply, Request, Script, garbage
 from tests.fakes.gemini_server import FakeGemini
 from tests.fakes.openai_server import FakeOpenAI, openai_error
 from tests.gateway.chat.chatclient import ChatClient
 from tests.gateway.chat.images import png
-from tests.harness import Proc, make_test_jpeg, start_gateway
+from tests.harness import make_test_jpeg
+from tests.inprocess import gateway_client
 
 READY = {
     "text": "I'll set up a filter for close-up spiders; drawings are fine.",
@@ -55,19 +55,16 @@ def openai_fake() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture(scope="module")
-def openai_gateway(redis_url: str, artifacts_dir: Path, openai_fake: FakeOpenAI) -> Iterator[Proc]:
-    proc = start_gateway(
+def openai_gateway(redis_url: str, openai_fake: FakeOpenAI) -> Iterator[TestClient]:
+    with gateway_client(
         redis_url,
-        artifacts_dir,
-        name="gateway-chat-openai",
         CHAT_PROVIDER="openai",
         OPENAI_API_KEY="sk-chat-test",
         OPENAI_BASE_URL=f"{openai_fake.url}/v1",
         OPENAI_CHAT_MODEL="chat-model-x",
         CHAT_TIMEOUT_SECONDS="2.5",
-    )
-    yield proc
-    proc.stop()
+    ) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
@@ -77,37 +74,30 @@ def gemini_fake() -> Iterator[FakeGemini]:
 
 
 @pytest.fixture(scope="module")
-def gemini_gateway(redis_url: str, artifacts_dir: Path, gemini_fake: FakeGemini) -> Iterator[Proc]:
-    proc = start_gateway(
+def gemini_gateway(redis_url: str, gemini_fake: FakeGemini) -> Iterator[TestClient]:
+    with gateway_client(
         redis_url,
-        artifacts_dir,
-        name="gateway-chat-gemini",
         CHAT_PROVIDER="gemini",
         GEMINI_API_KEY="gm-chat-test",
         GEMINI_BASE_URL=gemini_fake.url,
         GEMINI_CHAT_MODEL="gemini-chat-y",
         CHAT_TIMEOUT_SECONDS="2.5",
-    )
-    yield proc
-    proc.stop()
+    ) as client:
+        yield client
 
 
 @pytest.fixture
-def openai_chat(openai_gateway: Proc, openai_fake: FakeOpenAI) -> Iterator[ChatClient]:
+def openai_chat(openai_gateway: TestClient, openai_fake: FakeOpenAI) -> ChatClient:
     openai_fake.chat = Script(_unanswered)  # a fresh script per test: nothing queued leaks between tests
     openai_fake.clear()
-    client = ChatClient(openai_gateway.url)
-    yield client
-    client.close()
+    return ChatClient(openai_gateway)
 
 
 @pytest.fixture
-def gemini_chat(gemini_gateway: Proc, gemini_fake: FakeGemini) -> Iterator[ChatClient]:
+def gemini_chat(gemini_gateway: TestClient, gemini_fake: FakeGemini) -> ChatClient:
     gemini_fake.generate = Script(_unanswered)
     gemini_fake.clear()
-    client = ChatClient(gemini_gateway.url)
-    yield client
-    client.close()
+    return ChatClient(gemini_gateway)
 
 
 # --- OpenAI ---------------------------------------------------------------------------------------------
@@ -144,15 +134,14 @@ def test_openai_conversation_and_request_shape(openai_chat: ChatClient, openai_f
     assert first.json["messages"][-1]["content"] == "Jordan"
 
 
-def test_openai_picture_is_sent_as_image_part(openai_gateway: Proc, openai_fake: FakeOpenAI) -> None:
+def test_openai_picture_is_sent_as_image_part(openai_gateway: TestClient, openai_fake: FakeOpenAI) -> None:
     openai_fake.chat = Script(_unanswered)
     openai_fake.clear()
     openai_fake.chat.push({**READY, "text": "The picture shows a large spider up close."})
-    response = httpx.post(
-        f"{openai_gateway.url}/chat/image",
+    response = openai_gateway.post(
+        "/chat/image",
         files={"image": ("spider.png", png((80, 60)), "image/png")},
         data={"message": "things like this", "history": "[]"},
-        timeout=15,
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -182,19 +171,18 @@ def test_openai_down_gives_error_then_try_again_works(openai_chat: ChatClient, o
     assert openai_fake.chat_requests[-1].json["messages"][-1]["content"] == "close-up spiders, drawings are fine"
 
 
-def test_failed_picture_asks_for_it_again(openai_gateway: Proc, openai_fake: FakeOpenAI) -> None:
+def test_failed_picture_asks_for_it_again(openai_gateway: TestClient, openai_fake: FakeOpenAI) -> None:
     openai_fake.chat = Script(_unanswered)
     openai_fake.chat.push(openai_error(400, "bad image"))
     user = f"pic-{uuid.uuid4().hex[:8]}"
-    response = httpx.post(
-        f"{openai_gateway.url}/chat/image",
+    response = openai_gateway.post(
+        "/chat/image",
         files={"image": ("x.png", png(), "image/png")},
         data={"user_id": user},
-        timeout=15,
     )
     assert response.status_code == 200, response.text
     assert response.json()["type"] == "error"
-    chat = ChatClient(openai_gateway.url, user)
+    chat = ChatClient(openai_gateway, user)
     chat.last = response.json()
     answer = chat.say("Try again")  # the picture was never stored, so it cannot be resent by the server
     assert answer["type"] == "clarify"
@@ -268,14 +256,13 @@ def test_gemini_conversation_and_request_shape(gemini_chat: ChatClient, gemini_f
     assert FakeGemini.user_text(second) == "Michael Jordan"
 
 
-def test_gemini_picture_is_sent_inline(gemini_gateway: Proc, gemini_fake: FakeGemini) -> None:
+def test_gemini_picture_is_sent_inline(gemini_gateway: TestClient, gemini_fake: FakeGemini) -> None:
     gemini_fake.generate = Script(_unanswered)
     gemini_fake.clear()
     gemini_fake.generate.push({**CLARIFY, "text": "I see a dog and a spider. Which one?"})
-    response = httpx.post(
-        f"{gemini_gateway.url}/chat/image",
+    response = gemini_gateway.post(
+        "/chat/image",
         files={"image": ("photo.jpg", make_test_jpeg(), "image/jpeg")},
-        timeout=15,
     )
     assert response.status_code == 200, response.text
     assert response.json()["type"] == "clarify"

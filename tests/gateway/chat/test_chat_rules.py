@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from gateway.chat import ambiguous
-from gateway.chat.engine import reconcile
+from gateway.chat.conversation import reconcile
 from gateway.chat.offline import pick_choice
 from gateway.chat.phrasing import content_type_of, filter_text_of, is_only_framing
 from gateway.chat.reply import ChatReply, ReplyError, parse_model_reply

@@ -1,15 +1,10 @@
-"""Helpers shared by the feed codec tests: sample paths and a model of what the browser does."""
+"""Helpers shared by the feed codec tests: a model of what the browser does."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from selectolax.lexbor import LexborHTMLParser
 
 from gateway.feeds.markers import BLUR_RE, DEFAULT_WARNING, OVERLAY_RE, REWRITE_RE
-
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
-SAMPLES = PROJECT_ROOT.parent / "shared" / "samples"
 
 XSS = "<img src=x onerror=alert(1)>"
 

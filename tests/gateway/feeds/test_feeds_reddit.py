@@ -10,9 +10,9 @@ from selectolax.lexbor import LexborHTMLParser
 
 from gateway.feeds import Blur, FeedParseError, Overlay, PostEdit, Rewrite, parse_feed
 from gateway.feeds import markers as m
-from gateway.feeds.samplegen import reddit_legacy_sample_html, reddit_page, reddit_sample_html
+from gateway.viewer.samplegen import reddit_legacy_sample_html, reddit_page, reddit_sample_html
 
-from .feeds_testutil import SAMPLES, XSS, assert_inert, dom_text_nodes
+from .feeds_testutil import XSS, assert_inert, dom_text_nodes
 
 HOME_URL = "https://www.reddit.com/svc/shreddit/feeds/home-feed?after=dDNfMW05cTJhYg%3D%3D&distance=28"
 SUB_URL = "https://www.reddit.com/svc/shreddit/community-more-posts/hot/?after=dDNfMW1hMHgxMQ%3D%3D&name=spiders"
@@ -26,7 +26,7 @@ CONFIG = {
 
 
 def home() -> str:
-    return reddit_sample_html(SAMPLES)
+    return reddit_sample_html()
 
 
 def post_html(title_html: str, body_html: str = "", media: str = "", attrs: str = 'id="t3_x"') -> str:
@@ -67,13 +67,13 @@ def test_sample_posts() -> None:
 
 
 def test_legacy_sample_posts() -> None:
-    doc = parse_feed("reddit", reddit_legacy_sample_html(SAMPLES))
+    doc = parse_feed("reddit", reddit_legacy_sample_html())
     assert [p.id for p in doc.posts] == ["t3_1ma0x11", "t3_1ma0y22"]
     assert doc.posts[0].image_urls == ["https://preview.redd.it/p0rch5pd.jpeg?width=640&auto=webp&s=11aa22bb"]
 
 
 def test_generated_page_matches_expectations() -> None:
-    gen = reddit_page(25, seed=3, samples_dir=SAMPLES)
+    gen = reddit_page(25, seed=3)
     doc = parse_feed("reddit", gen.body)
     assert doc.posts == gen.expected
     assert len(doc.posts) == 25 and gen.ad_ids
@@ -130,7 +130,7 @@ def test_attribute_quoting_order_and_case_variants() -> None:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_identity_without_edits(seed: int) -> None:
-    body = reddit_page(25, seed=seed, samples_dir=SAMPLES).body
+    body = reddit_page(25, seed=seed).body
     doc = parse_feed("reddit", body)
     assert doc.render() is body
     assert doc.render({}) == body
@@ -139,7 +139,7 @@ def test_identity_without_edits(seed: int) -> None:
 
 
 def test_identity_outside_edited_regions() -> None:
-    gen = reddit_page(25, seed=5, samples_dir=SAMPLES)
+    gen = reddit_page(25, seed=5)
     doc = parse_feed("reddit", gen.body)
     target = next(p for p in doc.posts if p.image_urls and gen.kinds[p.id] == "image")
     text_post = next(p for p in doc.posts if gen.kinds[p.id] == "text")
@@ -341,7 +341,7 @@ def test_cursor_home_feed_partial_id() -> None:
 
 
 def test_cursor_home_feed_posts_six_and_seven() -> None:
-    gen = reddit_page(25, samples_dir=SAMPLES)
+    gen = reddit_page(25)
     doc = parse_feed("reddit", gen.body)
     out = doc.render(shift_cursor_for=HOME_URL)
     tree = LexborHTMLParser(out)
@@ -353,7 +353,7 @@ def test_cursor_home_feed_posts_six_and_seven() -> None:
 
 
 def test_cursor_copied_back_on_other_feeds() -> None:
-    src = reddit_legacy_sample_html(SAMPLES)
+    src = reddit_legacy_sample_html()
     out = parse_feed("reddit", src).render(shift_cursor_for=SUB_URL)
     tree = LexborHTMLParser(out)
     assert [p.attributes.get("more-posts-cursor") for p in tree.css("shreddit-post")] == ["dDNfMW1hMHkyMg=="] * 2
@@ -405,7 +405,7 @@ def test_lone_surrogate_and_non_text() -> None:
 
 
 def test_truncations_of_a_real_page() -> None:
-    body = reddit_page(8, samples_dir=SAMPLES).body
+    body = reddit_page(8).body
     rng = random.Random(7)
     for cut in sorted(rng.sample(range(len(body)), 150)):
         part = body[:cut]
@@ -419,7 +419,7 @@ def test_truncations_of_a_real_page() -> None:
 
 
 def test_mutations_of_a_real_page() -> None:
-    body = reddit_page(6, samples_dir=SAMPLES).body
+    body = reddit_page(6).body
     rng = random.Random(11)
     chars = ["<", ">", '"', "'", "&", "/", "=", " ", "!--", "<script>", "</a>", "<svg>", "\ue000"]
     for _ in range(150):
@@ -467,7 +467,7 @@ def test_huge_and_deep_inputs_are_fast() -> None:
 
 def test_tokenizer_offsets_match_lexbor_on_generated_pages() -> None:
     # A page whose every post gets every edit must still parse to the same posts in the same order.
-    gen = reddit_page(25, seed=9, samples_dir=SAMPLES)
+    gen = reddit_page(25, seed=9)
     doc = parse_feed("reddit", gen.body)
     edits = {
         p.id: PostEdit(title=Rewrite(f"new {p.id}"), body=Blur(["the", "a"]), images={u: CONFIG for u in p.image_urls})

@@ -11,16 +11,16 @@ import pytest
 
 from gateway.feeds import Blur, FeedParseError, Overlay, PostEdit, Rewrite, parse_feed
 from gateway.feeds import markers as m
-from gateway.feeds.samplegen import x_sample_json, x_timeline
 from gateway.feeds.twitter import x_escape, x_unescape
+from gateway.viewer.samplegen import x_sample_json, x_timeline
 
-from .feeds_testutil import SAMPLES, XSS, assert_inert
+from .feeds_testutil import XSS, assert_inert
 
 CONFIG = {"type": "edit_to_replace", "status": "DEFERRED", "filters": ["war and military violence"]}
 
 
 def sample() -> str:
-    return x_sample_json(SAMPLES)
+    return x_sample_json()
 
 
 def entries(body: str) -> list[dict[str, Any]]:
@@ -119,7 +119,7 @@ def test_sample_posts() -> None:
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_generated_timeline(seed: int) -> None:
-    gen = x_timeline(25, seed=seed, samples_dir=SAMPLES)
+    gen = x_timeline(25, seed=seed)
     doc = parse_feed("x", gen.body)
     assert doc.posts == gen.expected
     kinds = set(gen.kinds.values())
@@ -178,7 +178,7 @@ def test_serialisation_is_compact_and_keeps_order_and_non_ascii() -> None:
 
 
 def test_blur_shifts_entities_and_display_range() -> None:
-    gen = x_timeline(25, samples_dir=SAMPLES)
+    gen = x_timeline(25)
     doc = parse_feed("x", gen.body)
     edits = {p.id: PostEdit(body=Blur(["the", "on", "a"])) for p in doc.posts}
     out = doc.render(edits)
@@ -304,7 +304,7 @@ def test_image_config_on_both_media_lists() -> None:
 
 
 def test_visibility_wrapper_and_module_and_retweet_are_edited_in_place() -> None:
-    gen = x_timeline(25, samples_dir=SAMPLES)
+    gen = x_timeline(25)
     doc = parse_feed("x", gen.body)
     chosen = {
         kind: next(p for p in doc.posts if gen.kinds[p.id] == kind) for kind in ("visibility", "module", "retweet")
@@ -385,7 +385,7 @@ def test_odd_values_inside_tweets_never_raise() -> None:
 
 @pytest.mark.timeout(60)
 def test_large_timeline_is_fast() -> None:
-    gen = x_timeline(400, samples_dir=SAMPLES)
+    gen = x_timeline(400)
     start = time.perf_counter()
     doc = parse_feed("x", gen.body)
     doc.render({p.id: PostEdit.blur(["the"]) for p in doc.posts})

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from gateway.chat import offline
+from gateway.chat.chat_prompt import ModelRequest, Picture
 from gateway.chat.commands import (
     CHANGE_EXISTING,
     CREATE_SEPARATE,
@@ -27,7 +28,6 @@ from gateway.chat.commands import (
     normalise,
 )
 from gateway.chat.phrasing import filter_text_of, is_qualifier, refine
-from gateway.chat.prompt import ModelRequest, Picture
 from gateway.chat.provider import ChatModel
 from gateway.chat.reply import ChatReply, FilterData, ReplyError, error_reply, parse_model_reply
 from gateway.chat.similar import find_similar

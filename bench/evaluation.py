@@ -1,4 +1,4 @@
-"""Scoring a moderation provider against a labelled set (format: ``/work/shared/eval/README.md``).
+"""Scoring a moderation provider against a labelled set (read by :func:`load_eval_set`).
 
 Each filter is a binary classifier: a post is a positive for filter *n* iff *n* is in its labels.
 Undefined ratios (no predictions, no positives) count as 0.0, as scikit-learn's ``zero_division=0``.
@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from shared.models import Filter
-from shared.moderation.base import ModerationProvider
+from shared.moderation.provider import ModerationProvider
 from shared.moderation.types import Post
 
 PAGE_SIZE = 25  # what a feed page holds, and so what one provider call judges

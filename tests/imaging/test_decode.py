@@ -1,4 +1,4 @@
-"""imaging.images: decoding untrusted bytes safely, and encoding results."""
+"""imaging.decode: decoding untrusted bytes safely, and encoding results."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from collections.abc import Callable
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from imaging import images
-from imaging.images import ImageRejected, decode_image, encode_image
+from imaging import decode
+from imaging.decode import ImageRejected, decode_image, encode_image
 
 LIMIT = 40_000_000
 
@@ -209,7 +209,7 @@ def test_encode_jpeg_and_webp_fallback(make_photo: Callable[..., Image.Image], m
     src = make_photo(50, 50)
     data, mime = encode_image(src, prefer="jpeg", quality=70)
     assert mime == "image/jpeg" and data[:2] == b"\xff\xd8"
-    monkeypatch.setattr(images, "_HAS_WEBP", False)
+    monkeypatch.setattr(decode, "_HAS_WEBP", False)
     data, mime = encode_image(src)
     assert mime == "image/jpeg"
     assert decode_image(data, max_pixels=LIMIT).size == (50, 50)

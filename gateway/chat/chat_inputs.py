@@ -11,9 +11,9 @@ from gateway.auth import authorised_user
 from gateway.chat.state import Turn
 from gateway.inputs import string_field
 from gateway.responses import ApiError
+from shared.limits import MAX_MESSAGE_CHARS
 
-DEFAULT_USER = "default_user"  # contract 2.9/2.10: the image chat of the shipped extension sends no user_id
-MAX_MESSAGE = 2000
+DEFAULT_USER = "default_user"  # docs/protocol.md §1.2: the image chat of the shipped extension sends no user_id
 MAX_HISTORY_ITEMS = 50
 MAX_HISTORY_CONTENT = 4000
 _ASSISTANT_ROLES = frozenset({"assistant", "bot", "model", "ai"})
@@ -28,14 +28,14 @@ async def chat_user(request: Request, claimed: Any) -> str:
 
 
 def message_value(data: dict[str, Any], *, required: bool) -> str:
-    message = string_field(data, "message", required=required, max_len=MAX_MESSAGE, default="") or ""
+    message = string_field(data, "message", required=required, max_len=MAX_MESSAGE_CHARS, default="") or ""
     if required and not message.strip():
         raise ApiError(422, "message must not be empty")
     return message.strip()
 
 
 def _content_text(content: Any) -> str | None:
-    """History content may be a string or an object (contract 2.9); objects carry their text in ``text``."""
+    """History content may be a string or an object (docs/protocol.md §2.2); objects carry their text in ``text``."""
     if isinstance(content, str):
         return content
     if isinstance(content, dict):
@@ -71,7 +71,7 @@ def history_hint(value: Any, *, strict: bool) -> list[Turn]:
 
 
 def history_from_form(raw: str | None) -> list[Turn]:
-    """/chat/image sends history as a JSON string; invalid JSON is treated as [] (contract 2.10)."""
+    """/chat/image sends history as a JSON string; invalid JSON is treated as [] (docs/protocol.md §2.2)."""
     if not raw:
         return []
     try:

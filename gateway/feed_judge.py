@@ -20,7 +20,7 @@ import redis.asyncio as aioredis
 
 from shared.keys import PREFIX
 from shared.models import Filter
-from shared.moderation.base import ModerationProvider
+from shared.moderation.provider import ModerationProvider
 from shared.moderation.types import Match, Post, PostVerdict, ProviderError
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class PageJudgement:
     undecided: list[str] = field(default_factory=list)
 
 
-class Judge:
+class FeedJudge:
     def __init__(self, client: aioredis.Redis, provider: ModerationProvider,
                  fallback: ModerationProvider | None, budget_seconds: float) -> None:
         self.redis = client

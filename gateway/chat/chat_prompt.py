@@ -15,7 +15,7 @@ import orjson
 from gateway.chat.reply import CONTENT_TYPES, INITIAL_TYPES, MAX_OPTION_CHARS, MODEL_REPLY_TYPES
 from gateway.chat.state import Turn
 from shared.models import Filter
-from shared.moderation.prompt import openapi_schema
+from shared.providers.schema import gemini_schema
 
 SCHEMA_NAME = "filter_chat_reply"
 MAX_FILTERS_IN_PROMPT = 50
@@ -88,7 +88,7 @@ def _reply_schema(filter_data: dict[str, Any]) -> dict[str, Any]:
 # OpenAI strict structured outputs: every property required, no extra properties; a nullable object is anyOf.
 RESPONSE_SCHEMA: dict[str, Any] = _reply_schema({"anyOf": [_FILTER_DATA_OBJECT, {"type": "null"}]})
 # Gemini's OpenAPI subset has no anyOf: the same object marked nullable.
-GEMINI_RESPONSE_SCHEMA: dict[str, Any] = openapi_schema(
+GEMINI_RESPONSE_SCHEMA: dict[str, Any] = gemini_schema(
     _reply_schema({**_FILTER_DATA_OBJECT, "type": ["object", "null"]})
 )
 

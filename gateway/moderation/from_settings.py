@@ -1,9 +1,10 @@
-"""Picks the moderation provider from settings, in one place, so every caller gets the same one."""
+"""The moderation provider ``MODERATION_PROVIDER`` selects (``shared.providers.choice``), built from settings."""
 
 from __future__ import annotations
 
-from shared.config import ConfigError, Settings
-from shared.moderation.base import ModerationProvider
+from shared.config import Settings
+from shared.moderation.provider import ModerationProvider
+from shared.providers.choice import GEMINI, OPENAI, choose_provider
 
 # A provider call must finish well inside the feed's wall-time budget, leaving time to apply the verdicts.
 _PROVIDER_SHARE_OF_FEED_BUDGET = 0.75
@@ -15,14 +16,15 @@ def make_provider(settings: Settings) -> ModerationProvider:
     Raises ``ConfigError`` when a cloud provider is asked for explicitly but its key is missing. Cloud SDKs
     and the local matcher are imported only when chosen, so a local-only deployment never loads them.
     """
-    choice = settings.moderation_provider
-    if choice == "auto":
-        choice = "openai" if settings.openai_api_key else "gemini" if settings.gemini_api_key else "local"
+    choice = choose_provider(
+        "MODERATION_PROVIDER",
+        settings.moderation_provider,
+        openai_key=bool(settings.openai_api_key),
+        gemini_key=bool(settings.gemini_api_key),
+    )
     timeout = max(1.0, settings.feed_time_budget_seconds * _PROVIDER_SHARE_OF_FEED_BUDGET)
-    if choice == "openai":
-        if not settings.openai_api_key:
-            raise ConfigError("MODERATION_PROVIDER=openai but OPENAI_API_KEY is not set")
-        from shared.moderation.openai_provider import OpenAIProvider
+    if choice == OPENAI:
+        from gateway.moderation.openai_judge import OpenAIProvider
 
         return OpenAIProvider(
             settings.openai_api_key,
@@ -31,10 +33,8 @@ def make_provider(settings: Settings) -> ModerationProvider:
             timeout=timeout,
             concurrency=settings.provider_concurrency,
         )
-    if choice == "gemini":
-        if not settings.gemini_api_key:
-            raise ConfigError("MODERATION_PROVIDER=gemini but GEMINI_API_KEY is not set")
-        from shared.moderation.gemini_provider import GeminiProvider
+    if choice == GEMINI:
+        from gateway.moderation.gemini_judge import GeminiProvider
 
         return GeminiProvider(
             settings.gemini_api_key,
@@ -43,8 +43,6 @@ def make_provider(settings: Settings) -> ModerationProvider:
             timeout=timeout,
             concurrency=settings.provider_concurrency,
         )
-    if choice == "local":
-        from shared.moderation.local import LocalMatcher
+    from shared.moderation.local import LocalMatcher
 
-        return LocalMatcher()
-    raise ConfigError(f"MODERATION_PROVIDER {settings.moderation_provider!r} is not known")
+    return LocalMatcher()

@@ -1,10 +1,12 @@
-"""Realistic 25-post feeds built from the wire samples, for tests and benchmarks.
+"""Realistic 25-post feeds for the viewer's samples, tests and benchmarks.
 
-The samples in ``shared/samples`` hold two or three posts each. These generators reuse their markup
-and JSON as templates and vary ids, text (entities, quotes, ``<``, emoji, non-Latin scripts, line
-breaks), media (single image, gallery, video, none) and wrappers (ads, promoted tweets, visibility
-wrappers, conversation modules, retweets). Output is deterministic for a given seed and comes with
-the posts a correct parser should find.
+The templates in ``sample_templates/`` (package data, written for this project) hold two posts each
+in the shapes the parsers in :mod:`gateway.feeds` read: a Reddit home-feed partial, a legacy
+subreddit page and an X ``HomeLatestTimeline`` response. These generators reuse their markup and
+JSON and vary ids, text (entities, quotes, ``<``, emoji, non-Latin scripts, line breaks), media
+(single image, gallery, video, none) and wrappers (ads, promoted tweets, visibility wrappers,
+conversation modules, retweets). Output is deterministic for a given seed and comes with the posts
+a correct parser should find.
 """
 
 from __future__ import annotations
@@ -15,14 +17,12 @@ import json
 import random
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 import orjson
 
-from .model import FeedPost
-
-SAMPLES_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
+from gateway.feeds.model import FeedPost
 
 TITLES = [
     "Took this at the shelter today",
@@ -58,21 +58,23 @@ TWEETS = [
 ]
 
 
-def load_sample(name: str, samples_dir: Path | None = None) -> Any:
-    return json.loads(((samples_dir or SAMPLES_DIR) / name).read_text(encoding="utf-8"))
+def load_template(name: str) -> str:
+    return resources.files(__package__).joinpath("sample_templates", name).read_text(encoding="utf-8")
 
 
-def reddit_sample_html(samples_dir: Path | None = None) -> str:
-    return load_sample("get_feed_request_reddit_home.json", samples_dir)["data"]["feed_info"]["response"]
+def reddit_sample_html() -> str:
+    """A home-feed partial: an image post, a text post and an ad."""
+    return load_template("reddit_home.html")
 
 
-def reddit_legacy_sample_html(samples_dir: Path | None = None) -> str:
-    data = load_sample("get_feed_request_reddit_subreddit_legacy.json", samples_dir)["data"]
-    return json.loads(data)["feed_info"]["response"]
+def reddit_legacy_sample_html() -> str:
+    """A subreddit page in the older markup: posts without the batch wrapper."""
+    return load_template("reddit_legacy.html")
 
 
-def x_sample_json(samples_dir: Path | None = None) -> str:
-    return load_sample("get_feed_request_twitter_home.json", samples_dir)["data"]["feed_info"]["response"]
+def x_sample_json() -> str:
+    """A HomeLatestTimeline response: a tweet with a photo, a text tweet and two cursors."""
+    return load_template("x_home.json")
 
 
 @dataclass
@@ -129,10 +131,10 @@ def _media(kind: str, i: int) -> tuple[str, list[str], list[str]]:
     return "", [], []
 
 
-def reddit_page(n_posts: int = 25, *, seed: int = 0, samples_dir: Path | None = None) -> GeneratedFeed:
-    """A home-feed partial of ``n_posts`` posts plus ads, shaped like the sample."""
+def reddit_page(n_posts: int = 25, *, seed: int = 0) -> GeneratedFeed:
+    """A home-feed partial of ``n_posts`` posts plus ads, shaped like the template."""
     rng = random.Random(seed)
-    sample = reddit_sample_html(samples_dir)
+    sample = reddit_sample_html()
     image_tpl, text_tpl, ad_tpl, hr = _articles(sample)
     kinds = ["image", "text", "gallery", "text", "image", "video", "richtext", "plainimg"]
     parts = ['<faceplate-batch target="#main-content">\n']
@@ -283,10 +285,10 @@ def _item(result: dict[str, Any], promoted: bool = False) -> dict[str, Any]:
     return item
 
 
-def x_timeline(n_tweets: int = 25, *, seed: int = 0, samples_dir: Path | None = None) -> GeneratedFeed:
+def x_timeline(n_tweets: int = 25, *, seed: int = 0) -> GeneratedFeed:
     """A HomeLatestTimeline response with ``n_tweets`` organic tweets and assorted wrappers."""
     rng = random.Random(seed)
-    sample = json.loads(x_sample_json(samples_dir))
+    sample = json.loads(x_sample_json())
     entries_tpl = sample["data"]["home"]["home_timeline_urt"]["instructions"][0]["entries"]
     tpl = entries_tpl[0]["content"]["itemContent"]["tweet_results"]["result"]
     cursors = [e for e in entries_tpl if e["entryId"].startswith("cursor-")]

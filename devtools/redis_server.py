@@ -170,5 +170,5 @@ if __name__ == "__main__":
     if argv[:1] == ["--"]:
         argv = argv[1:]
     if not argv:
-        sys.exit("usage: python -m shared.redis_server -- COMMAND [ARGS...]")
+        sys.exit("usage: python -m devtools.redis_server -- COMMAND [ARGS...]")
     sys.exit(run_with_redis(argv, Path(settings.data_dir), settings.redis_url))

@@ -138,4 +138,5 @@ def create_asgi_app() -> ASGIApp:
     """Entry point for uvicorn (``--factory``)."""
     settings = load_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("pika").setLevel(max(logging.WARNING, logging.getLogger().level))  # every AMQP step at INFO
     return asgi_app(settings)

@@ -18,6 +18,7 @@ import orjson
 import redis
 import redis.asyncio as aioredis
 
+from shared import redisconn
 from shared.keys import PREFIX
 from shared.models import Filter
 from shared.moderation.provider import ModerationProvider
@@ -91,7 +92,7 @@ class FeedJudge:
             return result
         keys = [verdict_key(self.provider.name, signature, p) for p in posts]
         try:
-            cached = await self.redis.mget(keys)
+            cached = await redisconn.mget(self.redis, keys)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             log.warning("verdict cache unavailable: %s", exc)
             cached = [None] * len(posts)

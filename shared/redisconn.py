@@ -81,6 +81,14 @@ def async_client(
     return aioredis.Redis.from_pool(pool)  # the client owns the pool and closes it
 
 
+async def mget(client: aioredis.Redis, keys: list[str]) -> list[bytes | None]:
+    """MGET that works on a cluster too, where keys of different slots are read from their nodes
+    (not atomically across nodes, which a cache read does not need)."""
+    if isinstance(client, aiocluster.RedisCluster):
+        return await client.mget_nonatomic(keys)
+    return await client.mget(keys)
+
+
 def sync_client(url: str, *, cluster: bool = False) -> redis.Redis:
     if cluster:
         seeds, options = cluster_seeds(url)

@@ -20,6 +20,7 @@ from devtools.redis_cluster import RedisCluster
 from shared import imagejobs, keys, redisconn, storage
 from tests.conftest import Stack
 from tests.e2e import test_image_flow, test_replicas
+from tests.gateway import test_get_feed
 from tests.harness import ImageServer, start_gateway, start_notifier, start_worker
 from tests.wsclient import Socket
 
@@ -121,6 +122,12 @@ def cluster_stack(
 ], ids=lambda f: f.__name__.removeprefix("test_"))
 def test_e2e_flow_on_the_cluster(cluster_stack: Stack, flow: object) -> None:
     flow(cluster_stack)  # type: ignore[operator]
+
+
+def test_feed_page_queues_its_image_job_on_the_cluster(cluster_stack: Stack) -> None:
+    # /get_feed judges the page, queues the matching image (RabbitMQ), the worker's result is polled,
+    # and the same page for another user is answered COMPLETED from the result.
+    test_get_feed.test_matching_image_post_gets_deferred_marker_and_a_job(cluster_stack)
 
 
 def test_two_gateways_two_notifiers_on_the_cluster(cluster_stack: Stack, tmp_path: Path) -> None:

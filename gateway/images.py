@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 from starlette.requests import Request
@@ -19,6 +18,7 @@ from shared import storage
 from shared.imagejobs import ImageJob
 from shared.jobqueue import CLOUD_INTERVENTIONS, INTERVENTION_ALIASES, LOCAL_INTERVENTIONS, canonical_intervention
 from shared.limits import MAX_FILTER_TEXT_CHARS, MAX_FILTERS_PER_REQUEST, MAX_URL_CHARS
+from shared.urls import http_url
 
 
 def image_url_value(value: Any, name: str = "image_url") -> str:
@@ -26,10 +26,10 @@ def image_url_value(value: Any, name: str = "image_url") -> str:
         raise ApiError(422, f"{name} must be a non-empty string")
     if len(value) > MAX_URL_CHARS:
         raise ApiError(422, f"{name} is longer than {MAX_URL_CHARS} characters")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    url = http_url(value)
+    if url is None:
         raise ApiError(422, f"{name} must be an absolute http(s) URL")
-    return value
+    return url  # the browser's serialisation (shared/urls.py), as jobs are keyed
 
 
 def filters_value(value: Any) -> list[str]:

@@ -23,6 +23,7 @@ import redis.asyncio as aioredis
 
 from shared import keys
 from shared.events import ImageResult
+from shared.urls import browser_url
 
 _LUA_DIR = Path(__file__).parent / "lua"
 
@@ -52,6 +53,11 @@ class ImageJob:
     intensity: int = 3
     options: tuple[tuple[str, Any], ...] = ()
     context_text: str = ""  # post text and alt text, for judging without a vision provider
+
+    def __post_init__(self) -> None:
+        # The browser's serialisation: what the worker fetches, and what results and events carry
+        # back, so a socket's image_processed matches the page's img.src.
+        object.__setattr__(self, "image_url", browser_url(self.image_url))
 
     @property
     def wait_id(self) -> str:

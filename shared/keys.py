@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
+from shared.urls import browser_url
+
 PREFIX = "dm"
 
 
@@ -41,13 +43,14 @@ def _digest(*parts: str) -> str:
 
 
 def wait_id(image_url: str, filters: Iterable[str]) -> str:
-    """Identity of "this image under these filters": what clients poll and wait for."""
-    return _digest(image_url, normalise_filters(filters))
+    """Identity of "this image under these filters": what clients poll and wait for. The URL is
+    keyed in the browser's serialisation (``img.src``), whichever form the caller holds."""
+    return _digest(browser_url(image_url), normalise_filters(filters))
 
 
 def job_id(image_url: str, filters: Iterable[str], intervention: str) -> str:
     """Identity of one unit of work; the same job queued twice runs once."""
-    return _digest(image_url, normalise_filters(filters), intervention)
+    return _digest(browser_url(image_url), normalise_filters(filters), intervention)
 
 
 # -- image results (hash-tagged by wait id, so one Lua script may touch them all) --------------

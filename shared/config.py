@@ -19,8 +19,23 @@ class ConfigError(ValueError):
     """An environment variable holds a value that cannot be used."""
 
 
-def _env_field(env: str, default: object, doc: str) -> object:
-    return field(default=default, metadata={"env": env, "doc": doc})
+def _env_field(env: str, default: object, doc: str, shown: str | None = None) -> object:
+    """``shown``: what the README's table says as default when the real default is derived."""
+    return field(default=default, metadata={"env": env, "doc": doc, "shown": shown})
+
+
+ANY_ADDRESS = {"", "0.0.0.0", "::", "[::]"}
+
+
+def reachable_host(bind_host: str) -> str:
+    """A host name for URLs to a server bound to ``bind_host``: the wildcard addresses are
+    reached on loopback; IPv6 literals get their brackets."""
+    host = bind_host.strip()
+    if host in ANY_ADDRESS:
+        return "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        return f"[{host}]"
+    return host
 
 
 @dataclass(frozen=True)
@@ -29,18 +44,22 @@ class Settings:
     gateway_port: int = _env_field("GATEWAY_PORT", 8001, "Port of the HTTP gateway.")
     notifier_port: int = _env_field("NOTIFIER_PORT", 8010, "Port of the WebSocket notifier.")
     bind_host: str = _env_field("BIND_HOST", "127.0.0.1", "Address the gateway and notifier bind to.")
+    # The three URLs below follow BIND_HOST and the ports unless set (a wildcard bind address is
+    # reached on 127.0.0.1), so moving a port moves the processed-image URLs with it.
     public_gateway_url: str = _env_field(
-        "PUBLIC_GATEWAY_URL", "http://127.0.0.1:8001", "Base URL under which clients reach the gateway."
+        "PUBLIC_GATEWAY_URL", "", "Base URL under which clients reach the gateway (processed-image URLs). "
+        "Empty: derived from BIND_HOST and GATEWAY_PORT (0.0.0.0 and :: become 127.0.0.1).",
+        shown="http://<BIND_HOST>:<GATEWAY_PORT>",
     )
     notifier_url: str = _env_field(
-        "NOTIFIER_URL",
-        "http://127.0.0.1:8010",
-        "Where the gateway reaches the notifier (its /metrics, for /viewer/status).",
+        "NOTIFIER_URL", "", "Where the gateway reaches the notifier (its /metrics, for /viewer/status). "
+        "Empty: derived from BIND_HOST and NOTIFIER_PORT.",
+        shown="http://<BIND_HOST>:<NOTIFIER_PORT>",
     )
     public_notifier_url: str = _env_field(
-        "PUBLIC_NOTIFIER_URL",
-        "ws://127.0.0.1:8010",
-        "Base WebSocket URL under which browsers reach the notifier (/viewer).",
+        "PUBLIC_NOTIFIER_URL", "", "Base WebSocket URL under which browsers reach the notifier (/viewer). "
+        "Empty: derived from BIND_HOST and NOTIFIER_PORT.",
+        shown="ws://<BIND_HOST>:<NOTIFIER_PORT>",
     )
     data_dir: str = _env_field(
         "DATA_DIR", str(PROJECT_ROOT / "data"), "Folder for the embedded Redis (append-only file)."
@@ -189,6 +208,17 @@ class Settings:
         "GEMINI_VISION_MODEL", "gemini-2.5-flash", "Gemini model for judging images and finding regions."
     )
 
+    def __post_init__(self) -> None:
+        host = reachable_host(self.bind_host)
+        derived = {
+            "public_gateway_url": f"http://{host}:{self.gateway_port}",
+            "notifier_url": f"http://{host}:{self.notifier_port}",
+            "public_notifier_url": f"ws://{host}:{self.notifier_port}",
+        }
+        for name, url in derived.items():
+            if not getattr(self, name):
+                object.__setattr__(self, name, url)
+
     @property
     def fetch_allow_list(self) -> tuple[str, ...]:
         return tuple(h.strip() for h in self.fetch_allow_hosts.split(",") if h.strip())
@@ -235,7 +265,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 def documented_variables() -> list[tuple[str, object, str]]:
     """(variable, default, description) for every setting, for the README."""
-    return [(f.metadata["env"], f.default, f.metadata["doc"]) for f in fields(Settings)]
+    return [(f.metadata["env"], f.metadata["shown"] or f.default, f.metadata["doc"]) for f in fields(Settings)]
 
 
 def markdown_table() -> str:

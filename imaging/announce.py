@@ -41,20 +41,16 @@ class Announcer:
 
     def completed(self, wait: str, job: str, result: ImageResult, dedupe: str) -> int:
         """Store ``result`` and announce it; returns how many users were told."""
-        waiters = self._finish(
-            keys=[keys.result_key(wait), keys.waiters_key(wait), keys.job_key(wait, job)],
-            args=[orjson.dumps(result), self.result_ttl],
-        )
+        keys_, args = imagejobs.finish_args(wait, job, orjson.dumps(result), self.result_ttl)
+        waiters = self._finish(keys=keys_, args=args)
         return self._announce(wait, waiters, events.image_processed(result), dedupe)
 
     def failed(self, wait: str, job: str, image_url: str, filters: list[str], reason: str, dedupe: str) -> int:
         # A failure is kept briefly (FAILURE_TTL_SECONDS): long enough for pollers to learn of it,
         # short enough that a later request (the source may be back) retries.
         failure = {"reason": reason, "image_url": image_url, "job_id": job}
-        waiters = self._finish(
-            keys=[keys.failed_key(wait), keys.waiters_key(wait), keys.job_key(wait, job)],
-            args=[orjson.dumps(failure), self.failure_ttl],
-        )
+        keys_, args = imagejobs.finish_args(wait, job, orjson.dumps(failure), self.failure_ttl, failed=True)
+        waiters = self._finish(keys=keys_, args=args)
         return self._announce(wait, waiters, events.image_failed(image_url, filters, reason, job), dedupe)
 
     def _announce(self, wait: str, waiters: list[bytes], event: dict[str, object], dedupe: str) -> int:

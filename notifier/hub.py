@@ -19,6 +19,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 import redis.asyncio as aioredis
@@ -27,6 +28,7 @@ from redis.asyncio.client import PubSub
 from notifier import metrics
 from notifier.connection import Connection
 from shared import events, keys
+from shared.pubsub import read_forever
 from shared.redisconn import pubsub_client
 
 log = logging.getLogger(__name__)
@@ -230,23 +232,14 @@ class Hub:
             metrics.fanout_latency.observe(max(0.0, time.time() - published_ms / 1000))
         return reached
 
+    def _on_message(self, message: dict[str, Any]) -> None:
+        if message.get("type") != "message":
+            return
+        metrics.events_in.inc()
+        self.fan_out(keys.channel_user(message["channel"].decode()), message["data"].decode())
+
     async def _read_loop(self) -> None:
-        while True:
-            try:
-                if self._pubsub is None:
-                    raise redis.ConnectionError("no pub/sub connection")
-                message = await self._pubsub.get_message(timeout=1.0)
-                if message is None or message.get("type") != "message":
-                    continue
-                metrics.events_in.inc()
-                self.fan_out(keys.channel_user(message["channel"].decode()), message["data"].decode())
-            except asyncio.CancelledError:
-                raise
-            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-                log.warning("pub/sub connection lost (%s); reconnecting", exc)
-                await self._reconnect()
-            except Exception:
-                log.exception("unexpected error in hub reader; continuing")
+        await read_forever(lambda: self._pubsub, self._on_message, self._reconnect, "hub")
 
     async def _reconnect(self) -> None:
         async with self._lock:

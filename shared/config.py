@@ -142,6 +142,15 @@ class Settings:
     feed_time_budget_seconds: float = _env_field(
         "FEED_TIME_BUDGET_SECONDS", 20.0, "Wall-time budget of one /get_feed (the extension waits 60 s)."
     )
+    poll_hold_seconds: float = _env_field(
+        "POLL_HOLD_SECONDS", 3.0, "How long /get_img_result holds a poll whose job is queued or running, "
+        "answering the moment it ends (0: answer at once, the original behaviour). Below 5 s: one old client "
+        "build drops a poll reply after 5 s.",
+    )
+    poll_hold_max: int = _env_field(
+        "POLL_HOLD_MAX", 10_000, "Polls (and /get_feed image waits) one gateway process holds at once; "
+        "past it they are answered at once.",
+    )
     provider_concurrency: int = _env_field(
         "PROVIDER_CONCURRENCY", 8, "Concurrent provider calls per gateway process."
     )
@@ -258,6 +267,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"AUTH_MODE must be 'open' or 'token', not {settings.auth_mode!r}")
     if settings.auth_mode == "token" and not (settings.auth_secret or settings.auth_public_key_file):
         raise ConfigError("AUTH_MODE=token needs AUTH_SECRET or AUTH_PUBLIC_KEY_FILE")
+    for name in ("poll_hold_seconds", "poll_hold_max"):
+        if getattr(settings, name) < 0:
+            raise ConfigError(f"{name.upper()} must not be negative")
     if settings.auth_algorithm not in {"HS256", "RS256", "ES256"}:
         raise ConfigError(f"AUTH_ALGORITHM {settings.auth_algorithm!r} is not supported")
     return settings

@@ -75,6 +75,17 @@ def job_key(wait: str, job: str) -> str:
     return f"{PREFIX}:w:{{{wait}}}:job:{job}"
 
 
+def pending_key(wait: str) -> str:
+    """Marker that a job for a wait id is queued or running (held polls wait only for those)."""
+    return f"{PREFIX}:w:{{{wait}}}:pending"
+
+
+def wait_channel(wait: str) -> str:
+    """Pub/sub channel on which finish_job.lua says that a wait id's job ended (done or failed).
+    Per wait id, hash-tagged like its keys, so a held poll hears only of its own image."""
+    return f"{PREFIX}:w:{{{wait}}}:ended"
+
+
 def image_blob_key(blob_id: str) -> str:
     """Hash of a processed image (``data``, ``type``), served by the gateway."""
     return f"{PREFIX}:blob:{blob_id}"

@@ -34,6 +34,8 @@ poll_holds = Counter(
     "Held polls by how they ended (done, failed, timeout, disconnect, closing, lost; refused: not held)",
     ["outcome"], registry=registry,
 )
+inline_images = Counter("gateway_inline_images_total", "Deferred local images of /get_feed, by whether they "
+                        "finished within FEED_INLINE_WAIT_SECONDS", ["finished"], registry=registry)
 queue_depth = Gauge("gateway_image_queue_depth", "Messages waiting in an imaging queue", ["queue"], registry=registry)
 
 

@@ -151,6 +151,10 @@ class Settings:
         "POLL_HOLD_MAX", 10_000, "Polls (and /get_feed image waits) one gateway process holds at once; "
         "past it they are answered at once.",
     )
+    feed_inline_wait_seconds: float = _env_field(
+        "FEED_INLINE_WAIT_SECONDS", 0.15, "How long /get_feed waits (within its time budget) for the local "
+        "image jobs it queued, to send finished ones as COMPLETED markers (0: never).",
+    )
     provider_concurrency: int = _env_field(
         "PROVIDER_CONCURRENCY", 8, "Concurrent provider calls per gateway process."
     )
@@ -267,7 +271,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"AUTH_MODE must be 'open' or 'token', not {settings.auth_mode!r}")
     if settings.auth_mode == "token" and not (settings.auth_secret or settings.auth_public_key_file):
         raise ConfigError("AUTH_MODE=token needs AUTH_SECRET or AUTH_PUBLIC_KEY_FILE")
-    for name in ("poll_hold_seconds", "poll_hold_max"):
+    for name in ("poll_hold_seconds", "poll_hold_max", "feed_inline_wait_seconds"):
         if getattr(settings, name) < 0:
             raise ConfigError(f"{name.upper()} must not be negative")
     if settings.auth_algorithm not in {"HS256", "RS256", "ES256"}:

@@ -215,6 +215,8 @@ def test_gateway_shutdown_answers_every_held_poll(rig: Rig, pool: ThreadPoolExec
     rig.images.open(url)
 
 
+# -- /get_feed: inline COMPLETED markers -----------------------------------------------------------
+
 def reddit_page(image_url: str) -> str:
     src = html.escape(image_url, quote=True)
     return (f'<shreddit-post id="t3_{uuid.uuid4().hex[:6]}" permalink="/r/pics/comments/x/">'
@@ -225,6 +227,46 @@ def reddit_page(image_url: str) -> str:
 def image_markers(feed_html: str) -> list[dict[str, object]]:
     found = re.findall(r"diy-mod-image=\"([^\"]*)\"", feed_html) + re.findall(r"diy-mod-image='([^']*)'", feed_html)
     return [json.loads(html.unescape(c)) for c in found]
+
+
+def feed_with_image(gw: Proc, image_url: str) -> dict[str, object]:
+    uid = f"inline-{uuid.uuid4().hex[:8]}"
+    r = httpx.post(gw.url + "/filters", json={"user_id": uid, "filter_text": "spiders", "intensity": 2,
+                                              "content_type": "all"}, timeout=10)
+    assert r.status_code == 200, r.text
+    r = httpx.post(gw.url + "/get_feed", json={"user_id": uid, "url": REDDIT_URL,
+                                               "data": {"feed_info": {"response": reddit_page(image_url)}}},
+                   timeout=30)
+    assert r.status_code == 200, r.text
+    (marker,) = image_markers(r.json()["feed"]["response"])
+    return marker
+
+
+def test_feed_sends_completed_markers_for_local_jobs_that_end_in_time(rig: Rig) -> None:
+    # A generous wait: the job ends when the test opens its gate, well inside it.
+    patient = rig.gateway(FEED_INLINE_WAIT_SECONDS="20")
+    url = rig.images.gated("inline")
+    threading.Timer(0.5, rig.images.open, args=(url,)).start()
+    marker = feed_with_image(patient, url)
+    assert marker["status"] == "COMPLETED"
+    assert str(marker["processedUrl"]).startswith(f"http://127.0.0.1:{rig.gateway_port}/images/")
+    assert marker["filters"] == ["spiders"]
+
+
+def test_feed_without_inline_wait_defers(rig: Rig) -> None:
+    eager = rig.gateway(FEED_INLINE_WAIT_SECONDS="0")
+    url = rig.images.gated("deferred")
+    marker = feed_with_image(eager, url)
+    assert marker["status"] == "DEFERRED" and "processedUrl" not in marker
+    rig.images.open(url)
+
+
+def test_feed_inline_wait_gives_up_on_a_slow_job(rig: Rig) -> None:
+    brief = rig.gateway(FEED_INLINE_WAIT_SECONDS="0.3")
+    url = rig.images.gated("slowfeed")
+    marker = feed_with_image(brief, url)  # the gate stays shut: the job cannot end in time
+    assert marker["status"] == "DEFERRED"
+    rig.images.open(url)
 
 
 # -- image URLs as the browser writes them --------------------------------------------------------

@@ -28,7 +28,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 
 from shared import keys
-from shared.pubsub import read_forever
+from shared.pubsub import next_message, read_forever
 from shared.redisconn import pubsub_client
 
 log = logging.getLogger(__name__)
@@ -238,7 +238,8 @@ class CompletionWatcher:
         self._idle.clear()
 
     async def _read_loop(self) -> None:
-        await read_forever(lambda: self._pubsub, self._on_message, self._reconnect, "completion channel")
+        await read_forever(lambda: next_message(self._pubsub), self._on_message, self._reconnect,
+                           "completion channel")
 
     async def _reconnect(self) -> None:
         async with self._lock:

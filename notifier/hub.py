@@ -28,7 +28,7 @@ from redis.asyncio.client import PubSub
 from notifier import metrics
 from notifier.connection import Connection
 from shared import events, keys
-from shared.pubsub import read_forever
+from shared.pubsub import next_message, read_forever
 from shared.redisconn import pubsub_client
 
 log = logging.getLogger(__name__)
@@ -239,7 +239,7 @@ class Hub:
         self.fan_out(keys.channel_user(message["channel"].decode()), message["data"].decode())
 
     async def _read_loop(self) -> None:
-        await read_forever(lambda: self._pubsub, self._on_message, self._reconnect, "hub")
+        await read_forever(lambda: next_message(self._pubsub), self._on_message, self._reconnect, "hub")
 
     async def _reconnect(self) -> None:
         async with self._lock:

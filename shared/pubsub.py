@@ -13,22 +13,28 @@ from redis.asyncio.client import PubSub
 
 log = logging.getLogger(__name__)
 
+Message = dict[str, Any]
+
+
+async def next_message(pubsub: PubSub | None, wait: float = 1.0) -> Message | None:
+    """The next message of ``pubsub`` (None after ``wait`` seconds); no connection counts as a lost one."""
+    if pubsub is None:
+        raise redis.ConnectionError("no pub/sub connection")
+    return await pubsub.get_message(timeout=wait)
+
 
 async def read_forever(
-    current: Callable[[], PubSub | None],
-    handle: Callable[[dict[str, Any]], None],
+    receive: Callable[[], Awaitable[Message | None]],
+    handle: Callable[[Message], None],
     reconnect: Callable[[], Awaitable[None]],
     what: str,
 ) -> None:
-    """Hand every message of the ``current()`` connection to ``handle``. A lost connection (or
-    none) calls ``reconnect``, which returns once there is one again. Runs until cancelled; an
-    unexpected error in ``handle`` is logged and reading goes on."""
+    """Hand every message that ``receive`` returns to ``handle``. A lost connection calls
+    ``reconnect``, which returns once there is one again. Runs until cancelled; an unexpected
+    error in ``handle`` is logged and reading goes on."""
     while True:
         try:
-            pubsub = current()
-            if pubsub is None:
-                raise redis.ConnectionError("no pub/sub connection")
-            message = await pubsub.get_message(timeout=1.0)
+            message = await receive()
             if message is not None:
                 handle(message)
         except asyncio.CancelledError:

@@ -41,8 +41,8 @@ import redis
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench.bench_pickup import percentile
+from devtools.redis_server import EmbeddedRedis
 from shared import keys
-from shared.redis_server import EmbeddedRedis
 from tests.harness import ImageServer, Proc, make_test_jpeg, start_gateway, start_notifier, start_worker
 
 REDDIT_URL = "https://www.reddit.com/svc/shreddit/feeds/home-feed?after=dDNfZ2VuMDI0&t=DAY"

@@ -90,7 +90,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
 
 @pytest.fixture(scope="module")
 def gateway(rig: Rig) -> Proc:
-    """Default settings (POLL_HOLD_SECONDS 3 is too short for a test that opens gates by hand)."""
+    """Holds long enough for tests that open gates by hand (the default 3 s is not); at most 2 held."""
     return rig.gateway(rig.gateway_port, POLL_HOLD_SECONDS="30", POLL_HOLD_MAX="2")
 
 

@@ -11,6 +11,7 @@ BENCHES = [
     "bench.feed_bench",
     "bench.feed_parse",
     "bench.bench_pickup",
+    "bench.polling_bench",
     "bench.notifier_scale",
     "bench.cluster_fanout",
     "bench.redis_costs",

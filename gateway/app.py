@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 from gateway import feed, filters, health, images, metrics, openapi
 from gateway.chat import routes as chat
 from gateway.chat.factory import make_chat_engine
+from gateway.completions import CompletionWatcher
 from gateway.cors import with_cors
 from gateway.feed_judge import FeedJudge
 from gateway.filter_store import FilterStore
@@ -103,9 +104,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.judge = FeedJudge(client, provider, LocalMatcher(), settings.feed_time_budget_seconds)
         log.info("moderation provider: %s", provider.name)
         app.state.chat = make_chat_engine(client, app.state.filters, settings)
+        await app.state.completions.start()
         try:
             yield
         finally:
+            await app.state.completions.stop()
             await app.state.chat.aclose()
             closer = getattr(provider, "aclose", None)
             if closer is not None:
@@ -126,12 +129,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.verifier = TokenVerifier(settings) if settings.auth_mode == "token" else None
+    # Created here, connected in the lifespan: the server's shutdown hook (gateway/__main__.py)
+    # releases held polls before uvicorn waits for open requests.
+    app.state.completions = CompletionWatcher(
+        settings.redis_url, settings.poll_hold_max, sharded=settings.redis_cluster
+    )
     return app
 
 
+def wrap_asgi(app: Starlette) -> ASGIApp:
+    """The app as served: request metrics around CORS around the routes."""
+    return metrics.RequestMetrics(with_cors(app, app.state.settings.extra_origins))
+
+
 def asgi_app(settings: Settings) -> ASGIApp:
-    """The app as served: wrapped in CORS and request metrics (tests serve this one in process)."""
-    return metrics.RequestMetrics(with_cors(create_app(settings), settings.extra_origins))
+    """The app as served, from settings (tests serve this one in process)."""
+    return wrap_asgi(create_app(settings))
 
 
 def create_asgi_app() -> ASGIApp:

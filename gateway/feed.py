@@ -25,6 +25,7 @@ from gateway.auth import authorised_user
 from gateway.feed_judge import FeedJudge
 from gateway.feeds import FeedDocument, FeedParseError, FeedPost, PostEdit, parse_feed, platform_for_url
 from gateway.image_jobs import ImageQueue
+from gateway.inline_results import complete_inline
 from gateway.inputs import read_json_object
 from gateway.policy import PostPlan, plan_post
 from gateway.responses import ApiError, JSONResponse
@@ -202,6 +203,10 @@ async def get_feed(request: Request) -> JSONResponse:
     }
     image_filters = [f.filter_text for f in filters if f.applies_to_images()]
     images = await queue_images(request.app.state.image_queue, user_id, feed_posts, plans, image_filters)
+    settings = request.app.state.settings
+    inline_wait = min(settings.feed_inline_wait_seconds,
+                      settings.feed_time_budget_seconds - (time.perf_counter() - started))
+    inline = await complete_inline(request.app.state.completions, request.app.state.image_queue, images, inline_wait)
     edits: dict[str, PostEdit] = {}
     post_reports: list[dict[str, Any]] = []
     for post_id, plan in plans.items():
@@ -225,6 +230,7 @@ async def get_feed(request: Request) -> JSONResponse:
         fallback=judgement.fallback,
         undecided=judgement.undecided,
         changed=post_reports,
+        images_inline=inline,
         elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
     )
     return JSONResponse({"status": "success", "feed": {"response": body}, "moderation": report})
@@ -276,6 +282,8 @@ OPENAPI_SCHEMAS: dict[str, Schema] = {
                     "provider_calls": {"type": "integer"},
                     "fallback": {"type": ["string", "null"]},
                     "changed": {"type": "array", "items": OBJECT},
+                    "images_inline": {"type": "integer",
+                                      "description": "Images sent COMPLETED because their job ended in time."},
                     "elapsed_ms": {"type": "number"},
                 },
             },

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import dramatiq
@@ -13,6 +15,15 @@ from shared.imagejobs import ImageJob, WaitOutcome
 from shared.jobqueue import image_message, image_route
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Where a wait id stands: its result, its failure, whether a job for it is queued or running."""
+
+    result: imagejobs.ImageResult | None
+    failure: dict[str, Any] | None
+    pending: bool
 
 
 class ImageQueue:
@@ -35,13 +46,22 @@ class ImageQueue:
                 await anyio.to_thread.run_sync(self.broker.enqueue, message)
             except Exception:
                 # Release the claim so the next request can queue the job again.
-                await self.redis.delete(keys.job_key(wait, job.job_id))
+                await self.redis.delete(keys.job_key(wait, job.job_id), keys.pending_key(wait))
                 raise
         return outcome
 
-    async def result(self, image_url: str, filters: list[str]) -> imagejobs.ImageResult | None:
-        return imagejobs.decode_result(await self.redis.get(keys.result_key(keys.wait_id(image_url, filters))))
+    async def lookup(self, wait: str) -> Lookup:
+        """One round trip: result, failure and pending marker of ``wait``."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(keys.result_key(wait))
+        pipe.get(keys.failed_key(wait))
+        pipe.exists(keys.pending_key(wait))
+        result, failure, pending = await pipe.execute()
+        return Lookup(imagejobs.decode_result(result), imagejobs.decode_result(failure),  # type: ignore[arg-type]
+                      bool(pending))
 
-    async def failure(self, image_url: str, filters: list[str]) -> dict[str, str] | None:
-        raw = await self.redis.get(keys.failed_key(keys.wait_id(image_url, filters)))
-        return imagejobs.decode_result(raw)  # type: ignore[return-value]
+    async def results(self, waits: list[str]) -> dict[str, imagejobs.ImageResult]:
+        """The results that exist among ``waits``."""
+        raw = await self.redis.mget([keys.result_key(w) for w in waits]) if waits else []
+        found = {w: imagejobs.decode_result(r) for w, r in zip(waits, raw, strict=True)}
+        return {w: r for w, r in found.items() if r is not None}

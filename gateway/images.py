@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive
 
-from gateway import apidoc
+from gateway import apidoc, metrics
 from gateway.apidoc import USER_ID, DocContext, Paths, Schema, ref
 from gateway.auth import authorised_user
-from gateway.image_jobs import ImageQueue
+from gateway.completions import CompletionWatcher
+from gateway.image_jobs import ImageQueue, Lookup
 from gateway.inputs import query_param, read_json_object, string_field
 from gateway.responses import ApiError, JSONResponse
-from shared import storage
+from shared import keys, storage
 from shared.imagejobs import ImageJob
 from shared.jobqueue import CLOUD_INTERVENTIONS, INTERVENTION_ALIASES, LOCAL_INTERVENTIONS, canonical_intervention
 from shared.limits import MAX_FILTER_TEXT_CHARS, MAX_FILTERS_PER_REQUEST, MAX_URL_CHARS
+from shared.urls import http_url
 
 
 def image_url_value(value: Any, name: str = "image_url") -> str:
@@ -26,10 +29,10 @@ def image_url_value(value: Any, name: str = "image_url") -> str:
         raise ApiError(422, f"{name} must be a non-empty string")
     if len(value) > MAX_URL_CHARS:
         raise ApiError(422, f"{name} is longer than {MAX_URL_CHARS} characters")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    url = http_url(value)
+    if url is None:
         raise ApiError(422, f"{name} must be an absolute http(s) URL")
-    return value
+    return url  # the browser's serialisation (shared/urls.py), as jobs are keyed
 
 
 def filters_value(value: Any) -> list[str]:
@@ -97,20 +100,67 @@ async def queue_image_job(request: Request) -> JSONResponse:
     )
 
 
+def poll_answer(found: Lookup) -> dict[str, Any]:
+    if found.result is not None:
+        return completed_body(dict(found.result))
+    if found.failure is not None:
+        # Not in the original: a job that failed for good says so instead of "pending forever".
+        return {"status": "FAILED", "reason": found.failure.get("reason", "failed")}
+    return {"status": "NOT FOUND"}
+
+
+async def client_gone(receive: Receive) -> None:
+    """Returns when the client disconnects (a GET's only other message is its empty body)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
 async def get_img_result(request: Request) -> JSONResponse:
     """GET /get_img_result?img_url=&filters= (docs/protocol.md §4). Always 200: the extension burns its
-    poll attempts without waiting on non-2xx answers."""
+    poll attempts without waiting on non-2xx answers.
+
+    While a job for the image is queued or running, the poll is held (up to POLL_HOLD_SECONDS)
+    and answered the moment the job ends, so the extension's first poll, sent right after the
+    feed, already brings the result. Past the hold, at the cap of held polls, or when the gateway
+    shuts down, it answers as it always did."""
     image_url = image_url_value(query_param(request, "img_url"), "img_url")
     filters = filters_query(query_param(request, "filters"))
     queue = _queue(request)
-    result = await queue.result(image_url, filters)
-    if result is not None:
-        return JSONResponse(completed_body(dict(result)))
-    failure = await queue.failure(image_url, filters)
-    if failure is not None:
-        # Not in the original: a job that failed for good says so instead of "pending forever".
-        return JSONResponse({"status": "FAILED", "reason": failure.get("reason", "failed")})
-    return JSONResponse({"status": "NOT FOUND"})
+    wait = keys.wait_id(image_url, filters)
+    found = await queue.lookup(wait)
+    hold = request.app.state.settings.poll_hold_seconds
+    if found.result is not None or found.failure is not None or not found.pending or hold <= 0:
+        return JSONResponse(poll_answer(found))
+    watcher: CompletionWatcher = request.app.state.completions
+    async with watcher.watch([wait]) as futures:
+        if futures is None:
+            metrics.poll_holds.labels("refused").inc()
+            return JSONResponse(poll_answer(found))
+        # Subscribed before this second read: a job ending from here on is heard of.
+        found = await queue.lookup(wait)
+        if found.result is None and found.failure is None and found.pending:
+            metrics.held_polls.inc()
+            try:
+                outcome = await hold_until_ended(futures[wait], request.receive, hold)
+            finally:
+                metrics.held_polls.dec()
+            metrics.poll_holds.labels(outcome).inc()
+            if outcome == "disconnect":
+                return JSONResponse({"status": "NOT FOUND"})  # nobody reads it
+            found = await queue.lookup(wait)
+    return JSONResponse(poll_answer(found))
+
+
+async def hold_until_ended(ended: asyncio.Future[str], receive: Receive, hold: float) -> str:
+    """Wait for the job's end, the client leaving or the hold running out; say which it was."""
+    gone = asyncio.ensure_future(client_gone(receive))
+    try:
+        await asyncio.wait((ended, gone), timeout=hold, return_when=asyncio.FIRST_COMPLETED)
+        if ended.done():
+            return ended.result()
+        return "disconnect" if gone.done() else "timeout"
+    finally:
+        gone.cancel()
 
 
 async def serve_image(request: Request) -> Response:
@@ -201,6 +251,8 @@ def openapi_paths(doc: DocContext) -> Paths:
         }},
         "/get_img_result": {"get": {
             "summary": "Poll an image result (what the shipped extension does)", "tags": ["images"],
+            "description": "While a job for the image is queued or running, the answer waits for it (up to "
+                           "POLL_HOLD_SECONDS) and comes the moment it ends.",
             "parameters": [
                 apidoc.query("img_url", apidoc.string(MAX_URL_CHARS, 1, format="uri"), required=True),
                 apidoc.query("filters", apidoc.string(min_len=1), required=True,

@@ -32,6 +32,14 @@ provider_fallbacks = Counter("gateway_provider_fallbacks_total", "Pages judged b
 posts_judged = Counter("gateway_posts_judged_total", "Posts judged", ["source"], registry=registry)
 image_jobs = Counter("gateway_image_jobs_total", "Image requests by outcome (queued, pending, done)", ["state"],
                      registry=registry)
+held_polls = Gauge("gateway_held_polls", "/get_img_result polls held while their job runs", registry=registry)
+poll_holds = Counter(
+    "gateway_poll_holds_total",
+    "Held polls by how they ended (done, failed, timeout, disconnect, closing, lost; refused: not held)",
+    ["outcome"], registry=registry,
+)
+inline_images = Counter("gateway_inline_images_total", "Deferred local images of /get_feed, by whether they "
+                        "finished within FEED_INLINE_WAIT_SECONDS", ["finished"], registry=registry)
 queue_depth = Gauge("gateway_image_queue_depth", "Messages waiting in an imaging queue", ["queue"], registry=registry)
 
 

@@ -56,22 +56,17 @@ class Announcer:
 
     def completed(self, wait: str, job: str, result: ImageResult, dedupe: str) -> int:
         """Store ``result`` and announce it; returns how many users were told."""
-        waiters = self._run(
-            self._finish,
-            [keys.result_key(wait), keys.waiters_key(wait), keys.job_key(wait, job)],
-            [orjson.dumps(result), self.result_ttl],
-        )
+        keys_, args = imagejobs.finish_args(wait, job, orjson.dumps(result), self.result_ttl, sharded=self.sharded)
+        waiters = self._run(self._finish, keys_, args)
         return self._announce(wait, waiters, events.image_processed(result), dedupe)
 
     def failed(self, wait: str, job: str, image_url: str, filters: list[str], reason: str, dedupe: str) -> int:
         # A failure is kept briefly (FAILURE_TTL_SECONDS): long enough for pollers to learn of it,
         # short enough that a later request (the source may be back) retries.
         failure = {"reason": reason, "image_url": image_url, "job_id": job}
-        waiters = self._run(
-            self._finish,
-            [keys.failed_key(wait), keys.waiters_key(wait), keys.job_key(wait, job)],
-            [orjson.dumps(failure), self.failure_ttl],
-        )
+        keys_, args = imagejobs.finish_args(wait, job, orjson.dumps(failure), self.failure_ttl, failed=True,
+                                            sharded=self.sharded)
+        waiters = self._run(self._finish, keys_, args)
         return self._announce(wait, waiters, events.image_failed(image_url, filters, reason, job), dedupe)
 
     def _run(self, script: Script, keys_: list[str], args: list[object]) -> Any:

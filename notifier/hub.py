@@ -19,6 +19,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 import redis.asyncio as aioredis
@@ -27,6 +28,7 @@ from redis.asyncio.client import PubSub
 from notifier import metrics
 from notifier.connection import Connection
 from shared import events, keys
+from shared.pubsub import next_message, next_sharded_message, read_forever
 from shared.redisconn import pubsub_client
 
 log = logging.getLogger(__name__)
@@ -262,35 +264,19 @@ class Hub:
             metrics.fanout_latency.observe(max(0.0, time.time() - published_ms / 1000))
         return reached
 
-    async def _read_loop(self) -> None:
-        while True:
-            try:
-                if self._pubsub is None:
-                    raise redis.ConnectionError("no pub/sub connection")
-                if self.sharded:
-                    message = await self._next_sharded()
-                else:
-                    message = await self._pubsub.get_message(timeout=1.0)
-                if message is None or message.get("type") not in ("message", "smessage"):
-                    continue
-                metrics.events_in.inc()
-                self.fan_out(keys.channel_user(message["channel"].decode()), message["data"].decode())
-            except asyncio.CancelledError:
-                raise
-            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-                log.warning("pub/sub connection lost (%s); reconnecting", exc)
-                await self._reconnect()
-            except Exception:
-                log.exception("unexpected error in hub reader; continuing")
+    def _on_message(self, message: dict[str, Any]) -> None:
+        if message.get("type") not in ("message", "smessage"):
+            return
+        metrics.events_in.inc()
+        self.fan_out(keys.channel_user(message["channel"].decode()), message["data"].decode())
 
-    async def _next_sharded(self) -> dict[str, object] | None:
-        assert self._pubsub is not None
-        message = await self._pubsub.get_sharded_message(  # type: ignore[attr-defined]
-            ignore_subscribe_messages=True, timeout=SHARDED_POLL_SECONDS
-        )
+    async def _read_loop(self) -> None:
+        receive = self._next_sharded if self.sharded else lambda: next_message(self._pubsub)
+        await read_forever(receive, self._on_message, self._reconnect, "hub")
+
+    async def _next_sharded(self) -> dict[str, Any] | None:
+        message = await next_sharded_message(self._pubsub, SHARDED_POLL_SECONDS)
         now = time.monotonic()
-        if message is None and not self.sockets:
-            await asyncio.sleep(SHARDED_POLL_SECONDS)  # nothing subscribed: the read returns at once
         if now - self._topology_checked >= TOPOLOGY_CHECK_SECONDS:
             self._topology_checked = now
             nodes = frozenset(self._pubsub.node_pubsub_mapping)  # type: ignore[attr-defined]

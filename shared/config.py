@@ -19,8 +19,23 @@ class ConfigError(ValueError):
     """An environment variable holds a value that cannot be used."""
 
 
-def _env_field(env: str, default: object, doc: str) -> object:
-    return field(default=default, metadata={"env": env, "doc": doc})
+def _env_field(env: str, default: object, doc: str, shown: str | None = None) -> object:
+    """``shown``: what the README's table says as default when the real default is derived."""
+    return field(default=default, metadata={"env": env, "doc": doc, "shown": shown})
+
+
+ANY_ADDRESS = {"", "0.0.0.0", "::", "[::]"}
+
+
+def reachable_host(bind_host: str) -> str:
+    """A host name for URLs to a server bound to ``bind_host``: the wildcard addresses are
+    reached on loopback; IPv6 literals get their brackets."""
+    host = bind_host.strip()
+    if host in ANY_ADDRESS:
+        return "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        return f"[{host}]"
+    return host
 
 
 @dataclass(frozen=True)
@@ -39,18 +54,22 @@ class Settings:
     gateway_port: int = _env_field("GATEWAY_PORT", 8001, "Port of the HTTP gateway.")
     notifier_port: int = _env_field("NOTIFIER_PORT", 8010, "Port of the WebSocket notifier.")
     bind_host: str = _env_field("BIND_HOST", "127.0.0.1", "Address the gateway and notifier bind to.")
+    # The three URLs below follow BIND_HOST and the ports unless set (a wildcard bind address is
+    # reached on 127.0.0.1), so moving a port moves the processed-image URLs with it.
     public_gateway_url: str = _env_field(
-        "PUBLIC_GATEWAY_URL", "http://127.0.0.1:8001", "Base URL under which clients reach the gateway."
+        "PUBLIC_GATEWAY_URL", "", "Base URL under which clients reach the gateway (processed-image URLs). "
+        "Empty: derived from BIND_HOST and GATEWAY_PORT (0.0.0.0 and :: become 127.0.0.1).",
+        shown="http://<BIND_HOST>:<GATEWAY_PORT>",
     )
     notifier_url: str = _env_field(
-        "NOTIFIER_URL",
-        "http://127.0.0.1:8010",
-        "Where the gateway reaches the notifier (its /metrics, for /viewer/status).",
+        "NOTIFIER_URL", "", "Where the gateway reaches the notifier (its /metrics, for /viewer/status). "
+        "Empty: derived from BIND_HOST and NOTIFIER_PORT.",
+        shown="http://<BIND_HOST>:<NOTIFIER_PORT>",
     )
     public_notifier_url: str = _env_field(
-        "PUBLIC_NOTIFIER_URL",
-        "ws://127.0.0.1:8010",
-        "Base WebSocket URL under which browsers reach the notifier (/viewer).",
+        "PUBLIC_NOTIFIER_URL", "", "Base WebSocket URL under which browsers reach the notifier (/viewer). "
+        "Empty: derived from BIND_HOST and NOTIFIER_PORT.",
+        shown="ws://<BIND_HOST>:<NOTIFIER_PORT>",
     )
     data_dir: str = _env_field(
         "DATA_DIR", str(PROJECT_ROOT / "data"), "Folder for the embedded Redis (append-only file)."
@@ -133,6 +152,19 @@ class Settings:
     feed_time_budget_seconds: float = _env_field(
         "FEED_TIME_BUDGET_SECONDS", 20.0, "Wall-time budget of one /get_feed (the extension waits 60 s)."
     )
+    poll_hold_seconds: float = _env_field(
+        "POLL_HOLD_SECONDS", 3.0, "How long /get_img_result holds a poll whose job is queued or running, "
+        "answering the moment it ends (0: answer at once, the original behaviour). Below 5 s: one old client "
+        "build drops a poll reply after 5 s.",
+    )
+    poll_hold_max: int = _env_field(
+        "POLL_HOLD_MAX", 10_000, "Polls (and /get_feed image waits) one gateway process holds at once; "
+        "past it they are answered at once.",
+    )
+    feed_inline_wait_seconds: float = _env_field(
+        "FEED_INLINE_WAIT_SECONDS", 0.15, "How long /get_feed waits (within its time budget) for the local "
+        "image jobs it queued, to send finished ones as COMPLETED markers (0: never).",
+    )
     provider_concurrency: int = _env_field(
         "PROVIDER_CONCURRENCY", 8, "Concurrent provider calls per gateway process."
     )
@@ -199,6 +231,17 @@ class Settings:
         "GEMINI_VISION_MODEL", "gemini-2.5-flash", "Gemini model for judging images and finding regions."
     )
 
+    def __post_init__(self) -> None:
+        host = reachable_host(self.bind_host)
+        derived = {
+            "public_gateway_url": f"http://{host}:{self.gateway_port}",
+            "notifier_url": f"http://{host}:{self.notifier_port}",
+            "public_notifier_url": f"ws://{host}:{self.notifier_port}",
+        }
+        for name, url in derived.items():
+            if not getattr(self, name):
+                object.__setattr__(self, name, url)
+
     @property
     def fetch_allow_list(self) -> tuple[str, ...]:
         return tuple(h.strip() for h in self.fetch_allow_hosts.split(",") if h.strip())
@@ -248,6 +291,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if settings.redis_cluster and not settings.broker_url:
         raise ConfigError("REDIS_CLUSTER=1 needs BROKER_URL: Dramatiq's Redis broker does not run on a cluster "
                           "(use amqp://... for RabbitMQ, or a standalone redis://...)")
+    for name in ("poll_hold_seconds", "poll_hold_max", "feed_inline_wait_seconds"):
+        if getattr(settings, name) < 0:
+            raise ConfigError(f"{name.upper()} must not be negative")
     if settings.auth_algorithm not in {"HS256", "RS256", "ES256"}:
         raise ConfigError(f"AUTH_ALGORITHM {settings.auth_algorithm!r} is not supported")
     return settings
@@ -255,7 +301,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 def documented_variables() -> list[tuple[str, object, str]]:
     """(variable, default, description) for every setting, for the README."""
-    return [(f.metadata["env"], f.default, f.metadata["doc"]) for f in fields(Settings)]
+    return [(f.metadata["env"], f.metadata["shown"] or f.default, f.metadata["doc"]) for f in fields(Settings)]
 
 
 def markdown_table() -> str:

@@ -5,7 +5,8 @@ adds the intervention (what a worker does). The Lua scripts in ``lua/`` make eac
 
 1. ``register_wait``: a client (feed, direct job, socket wait) becomes a waiter; the first one for
    a job also claims it and must enqueue it. If the result exists, it is returned instead.
-2. ``finish_job``: the worker stores the result (or failure) and reads the waiters.
+2. ``finish_job``: the worker stores the result (or failure), reads the waiters and says on the
+   wait id's channel that the job ended (what held polls wait for; they may not know the user).
 3. ``publish_event``: per waiter, append to the user's log and publish, once per job.
 4. ``release_waiters``: forget the notified waiters.
 """
@@ -23,6 +24,7 @@ import redis.asyncio as aioredis
 
 from shared import keys
 from shared.events import ImageResult
+from shared.urls import browser_url
 
 _LUA_DIR = Path(__file__).parent / "lua"
 
@@ -40,6 +42,11 @@ DEDUPE_TTL_SECONDS = 24 * 3600
 LOG_TTL_SECONDS = 24 * 3600
 LOG_HARD_CAP = 20_000  # never more than this many events per user, whatever their age
 
+# What finish_job.lua publishes on keys.wait_channel(): the outcome's kind, nothing else (the
+# outcome itself stays in its key; a listener reads it from there).
+ENDED_DONE = "done"
+ENDED_FAILED = "failed"
+
 
 @dataclass(frozen=True)
 class ImageJob:
@@ -52,6 +59,11 @@ class ImageJob:
     intensity: int = 3
     options: tuple[tuple[str, Any], ...] = ()
     context_text: str = ""  # post text and alt text, for judging without a vision provider
+
+    def __post_init__(self) -> None:
+        # The browser's serialisation: what the worker fetches, and what results and events carry
+        # back, so a socket's image_processed matches the page's img.src.
+        object.__setattr__(self, "image_url", browser_url(self.image_url))
 
     @property
     def wait_id(self) -> str:
@@ -100,7 +112,7 @@ class WaitOutcome:
 def _register_call(wait: str, user_id: str, ttl: int, job: str | None) -> tuple[list[str], list[str]]:
     job_marker = keys.job_key(wait, job) if job else keys.job_key(wait, "none")
     return (
-        [keys.result_key(wait), keys.waiters_key(wait), job_marker],
+        [keys.result_key(wait), keys.waiters_key(wait), job_marker, keys.pending_key(wait)],
         [user_id, str(ttl), "1", "1" if job else "0"],
     )
 
@@ -138,6 +150,19 @@ class AsyncWaitRegistry:
     async def register(self, wait: str, user_id: str, ttl: int, job: str | None = None) -> WaitOutcome:
         keys_, args = _register_call(wait, user_id, ttl, job)
         return _wait_outcome(await self._script(keys=keys_, args=args))
+
+
+def finish_args(
+    wait: str, job: str, outcome_json: bytes, ttl: int, *, failed: bool = False, sharded: bool = False
+) -> tuple[list[str], list[str | bytes]]:
+    """Arguments of finish_job.lua: the result (or failure) of ``job`` for ``wait``. ``sharded``:
+    say that it ended with SPUBLISH (Redis Cluster)."""
+    outcome_key = keys.failed_key(wait) if failed else keys.result_key(wait)
+    return (
+        [outcome_key, keys.waiters_key(wait), keys.job_key(wait, job), keys.pending_key(wait)],
+        [outcome_json, str(ttl), keys.wait_channel(wait), ENDED_FAILED if failed else ENDED_DONE,
+         "SPUBLISH" if sharded else "PUBLISH"],
+    )
 
 
 def publish_args(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
+from shared.urls import browser_url
+
 PREFIX = "dm"
 
 
@@ -41,13 +43,14 @@ def _digest(*parts: str) -> str:
 
 
 def wait_id(image_url: str, filters: Iterable[str]) -> str:
-    """Identity of "this image under these filters": what clients poll and wait for."""
-    return _digest(image_url, normalise_filters(filters))
+    """Identity of "this image under these filters": what clients poll and wait for. The URL is
+    keyed in the browser's serialisation (``img.src``), whichever form the caller holds."""
+    return _digest(browser_url(image_url), normalise_filters(filters))
 
 
 def job_id(image_url: str, filters: Iterable[str], intervention: str) -> str:
     """Identity of one unit of work; the same job queued twice runs once."""
-    return _digest(image_url, normalise_filters(filters), intervention)
+    return _digest(browser_url(image_url), normalise_filters(filters), intervention)
 
 
 # -- image results (hash-tagged by wait id, so one Lua script may touch them all) --------------
@@ -70,6 +73,17 @@ def waiters_key(wait: str) -> str:
 def job_key(wait: str, job: str) -> str:
     """Dedupe marker of a queued or running job."""
     return f"{PREFIX}:w:{{{wait}}}:job:{job}"
+
+
+def pending_key(wait: str) -> str:
+    """Marker that a job for a wait id is queued or running (held polls wait only for those)."""
+    return f"{PREFIX}:w:{{{wait}}}:pending"
+
+
+def wait_channel(wait: str) -> str:
+    """Pub/sub channel on which finish_job.lua says that a wait id's job ended (done or failed).
+    Per wait id, hash-tagged like its keys, so a held poll hears only of its own image."""
+    return f"{PREFIX}:w:{{{wait}}}:ended"
 
 
 def image_blob_key(blob_id: str) -> str:

@@ -144,10 +144,12 @@ DEFAULT_PREFIX = "/feedhost/"
 
 @dataclass
 class ImageServer:
-    """Serves registered bytes on 127.0.0.1 and counts requests per path."""
+    """Serves registered bytes on 127.0.0.1 and counts requests per path. A path with a gate
+    answers only once the gate is set (a job that is "still running" for as long as a test needs)."""
 
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     hits: dict[str, int] = field(default_factory=dict)
+    gates: dict[str, threading.Event] = field(default_factory=dict)
     delay: float = 0.0
     default: bytes | None = None  # served for unknown paths under DEFAULT_PREFIX (rewritten feed image hosts)
     port: int = 0
@@ -169,6 +171,9 @@ class ImageServer:
                 owner.hits[path] = owner.hits.get(path, 0) + 1
                 if owner.delay:
                     time.sleep(owner.delay)
+                gate = owner.gates.get(path)
+                if gate is not None:
+                    gate.wait(60)
                 found = owner.files.get(path)
                 if found is None and owner.default is not None and path.startswith(DEFAULT_PREFIX):
                     found = (owner.default, "image/jpeg")
@@ -190,6 +195,8 @@ class ImageServer:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
+        for gate in self.gates.values():
+            gate.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

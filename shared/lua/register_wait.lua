@@ -1,6 +1,7 @@
 -- Register a user as waiting for an image result, and claim the job if nobody has yet.
 -- Atomic, so a worker finishing at the same moment can never miss this waiter.
 -- KEYS[1] result  KEYS[2] waiters  KEYS[3] job marker ("" in ARGV[4] means: only wait, no job)
+-- KEYS[4] pending marker of the wait id (set with a claim, deleted by finish_job.lua)
 -- ARGV[1] user id ("" = nobody to notify)  ARGV[2] ttl seconds  ARGV[3] marker value
 -- ARGV[4] "1" to claim the job
 -- Returns {"done", result_json} | {"queued"} (caller must enqueue) | {"pending"}
@@ -16,6 +17,7 @@ if ARGV[4] ~= '1' then
   return {'pending'}
 end
 if redis.call('SET', KEYS[3], ARGV[3], 'NX', 'EX', ARGV[2]) then
+  redis.call('SET', KEYS[4], ARGV[3], 'EX', ARGV[2])
   return {'queued'}
 end
 return {'pending'}

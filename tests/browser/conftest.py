@@ -108,6 +108,9 @@ def viewer(chromium: Path, stack: Stack, redis_url: str, artifacts_dir: Path) ->
     gateway = start_gateway(
         redis_url, artifacts_dir, name="gateway-viewer",
         NOTIFIER_URL=notifier.http_url, PUBLIC_NOTIFIER_URL=notifier.ws_url,
+        # Images start DEFERRED and are swapped live (what the tests exercise), not sent COMPLETED
+        # inline by /get_feed when their local job is quick.
+        FEED_INLINE_WAIT_SECONDS="0",
     )
     try:
         yield Viewer(stack, gateway, notifier)

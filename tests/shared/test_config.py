@@ -39,3 +39,30 @@ def test_only_config_reads_the_environment() -> None:
     ).stdout.split()
     allowed = {"shared/config.py", "devtools/redis_server.py"}  # the latter passes env to its child
     assert set(hits) <= allowed, set(hits) - allowed
+
+
+@pytest.mark.parametrize(
+    "env,gateway,notifier,public_notifier",
+    [
+        ({}, "http://127.0.0.1:8001", "http://127.0.0.1:8010", "ws://127.0.0.1:8010"),
+        ({"GATEWAY_PORT": "18001"}, "http://127.0.0.1:18001", "http://127.0.0.1:8010", "ws://127.0.0.1:8010"),
+        ({"NOTIFIER_PORT": "18010"}, "http://127.0.0.1:8001", "http://127.0.0.1:18010", "ws://127.0.0.1:18010"),
+        ({"BIND_HOST": "0.0.0.0", "GATEWAY_PORT": "9001"}, "http://127.0.0.1:9001", "http://127.0.0.1:8010",
+         "ws://127.0.0.1:8010"),
+        ({"BIND_HOST": "::"}, "http://127.0.0.1:8001", "http://127.0.0.1:8010", "ws://127.0.0.1:8010"),
+        ({"BIND_HOST": "::1"}, "http://[::1]:8001", "http://[::1]:8010", "ws://[::1]:8010"),
+        ({"BIND_HOST": "10.1.2.3"}, "http://10.1.2.3:8001", "http://10.1.2.3:8010", "ws://10.1.2.3:8010"),
+        ({"GATEWAY_PORT": "18001", "PUBLIC_GATEWAY_URL": "https://api.example", "NOTIFIER_URL": "http://n:1",
+          "PUBLIC_NOTIFIER_URL": "wss://ws.example"}, "https://api.example", "http://n:1", "wss://ws.example"),
+    ],
+)
+def test_public_urls_follow_bind_address_and_ports_unless_set(
+    env: dict[str, str], gateway: str, notifier: str, public_notifier: str
+) -> None:
+    s = load_settings(env)
+    assert (s.public_gateway_url, s.notifier_url, s.public_notifier_url) == (gateway, notifier, public_notifier)
+
+
+def test_readme_says_how_public_urls_are_derived() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "| `PUBLIC_GATEWAY_URL` | `http://<BIND_HOST>:<GATEWAY_PORT>` |" in readme

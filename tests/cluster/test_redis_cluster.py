@@ -7,10 +7,13 @@ end-to-end flows of tests/e2e run unchanged against cluster-mode processes.
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 import redis.cluster
@@ -21,7 +24,7 @@ from shared import imagejobs, keys, redisconn, storage
 from tests.conftest import Stack
 from tests.e2e import test_image_flow, test_replicas
 from tests.gateway import test_get_feed
-from tests.harness import ImageServer, start_gateway, start_notifier, start_worker
+from tests.harness import ImageServer, make_test_jpeg, start_gateway, start_notifier, start_worker
 from tests.wsclient import Socket
 
 LUA_FILES = sorted((Path(__file__).resolve().parents[2] / "shared" / "lua").glob("*.lua")) + sorted(
@@ -56,8 +59,9 @@ def test_job_protocol_scripts_run_on_the_cluster(client: redis.cluster.RedisClus
     assert waits.register(wait, "alice", 60, "job-1").state == "queued"
     assert waits.register(wait, "bob", 60, "job-1").state == "pending"
 
-    finish_keys = [keys.result_key(wait), keys.waiters_key(wait), keys.job_key(wait, "job-1")]
-    waiters = finish(keys=finish_keys, args=[orjson.dumps({"result": "r"}), 60])
+    finish_keys, finish_argv = imagejobs.finish_args(wait, "job-1", orjson.dumps({"result": "r"}), 60, sharded=True)
+    assert one_slot([*finish_keys, keys.wait_channel(wait)])  # the channel too: SPUBLISH checks its slot
+    waiters = finish(keys=finish_keys, args=finish_argv)
     assert sorted(w.decode() for w in waiters) == ["alice", "bob"]
     assert release(keys=[keys.waiters_key(wait)], args=["alice", "bob"]) == 0
     done = waits.register(wait, "carol", 60, "job-1")
@@ -128,6 +132,24 @@ def test_feed_page_queues_its_image_job_on_the_cluster(cluster_stack: Stack) -> 
     # /get_feed judges the page, queues the matching image (RabbitMQ), the worker's result is polled,
     # and the same page for another user is answered COMPLETED from the result.
     test_get_feed.test_matching_image_post_gets_deferred_marker_and_a_job(cluster_stack)
+
+
+def test_held_poll_hears_the_job_end_on_the_cluster(cluster_stack: Stack) -> None:
+    # The poll waits on the image's sharded channel (SSUBSCRIBE) and the worker says SPUBLISH.
+    path = f"/held-{uuid.uuid4().hex}.jpg"
+    gate = threading.Event()
+    cluster_stack.images.gates[path] = gate
+    image_url = cluster_stack.images.add(path, make_test_jpeg(seed=9))
+    body = {"user_id": f"held-{uuid.uuid4().hex[:6]}", "image_url": image_url, "filters": ["spiders"],
+            "intervention": "blur"}
+    with httpx.Client(base_url=cluster_stack.gateway.url, timeout=30) as http:
+        assert http.post("/images/jobs", json=body).json()["status"] == "queued"
+        threading.Timer(0.5, gate.set).start()
+        started = time.monotonic()
+        poll = http.get("/get_img_result", params={"img_url": image_url, "filters": "spiders"}).json()
+        held = time.monotonic() - started
+    assert poll["status"] == "COMPLETED", poll
+    assert 0.4 < held < 3.0, held  # held until the job ended, not answered at once nor at the bound
 
 
 def test_two_gateways_two_notifiers_on_the_cluster(cluster_stack: Stack, tmp_path: Path) -> None:

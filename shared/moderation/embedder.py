@@ -169,6 +169,15 @@ class Embedder:
                 out[row] = self._run([enc])[0]
         return out
 
+    def embed_table(self, texts: list[str], batch: int = 256) -> np.ndarray:
+        """Vectors for a fixed table computed once and stored (batched: fast, and the same every time)."""
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        with self._lock:
+            encodings = self._tokenizer.encode_batch(texts)
+            for start in range(0, len(texts), batch):
+                out[start:start + batch] = self._run(encodings[start:start + batch])
+        return out
+
     def _run(self, encodings: list) -> np.ndarray:
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(encodings), width), dtype=np.int64)

@@ -12,6 +12,7 @@ BENCHES = [
     "bench.feed_parse",
     "bench.bench_pickup",
     "bench.notifier_scale",
+    "bench.open_vocab_bench",
 ]
 
 

@@ -8,14 +8,15 @@ not. ``FEATURES`` names the vector that ``shared/moderation/calibration.json`` w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
 from shared.moderation.concepts import FilterConcept
 from shared.moderation.engine import _negated  # the local matcher's negation rule, shared on purpose
 from shared.moderation.lexicon import STOPWORDS
-from shared.moderation.text import Tokens, stems_of, tokenize
+from shared.moderation.text import Tokens, stems_of
 
 FEATURES = (
     "similarity",  # best cosine to a description
@@ -44,6 +45,7 @@ class Evidence:
     on_image: bool  # the best semantic evidence came from the image description
     description: str  # the nearest description
     literal_spans: list[str]
+    lexicon_spans: list[str] = field(default_factory=list)
 
     def vector(self) -> np.ndarray:
         user_margin = self.similarity - self.user_exclusion if self.user_exclusion else 0.0
@@ -64,11 +66,12 @@ _FRAMING_STEMS = frozenset(
 )
 
 
-def subject_stems(concept: FilterConcept) -> set[str]:
-    return {s for s in stems_of(concept.topic) if s not in _FRAMING_STEMS and len(s) > 2}
+@lru_cache(maxsize=4096)
+def subject_stems(topic: str) -> frozenset[str]:
+    return frozenset(s for s in stems_of(topic) if s not in _FRAMING_STEMS and len(s) > 2)
 
 
-def literal_hits(stems: set[str], tokens: Tokens) -> tuple[list[str], bool]:
+def literal_hits(stems: frozenset[str], tokens: Tokens) -> tuple[list[str], bool]:
     """Surface words of un-negated mentions of ``stems``, and whether a negated mention was seen."""
     spans: list[str] = []
     negated = False
@@ -89,12 +92,12 @@ def post_text(title: str, body: str) -> str:
     return "\n".join(part for part in (title.strip(), body.strip()) if part)
 
 
-def literal_evidence(concept: FilterConcept, texts: list[str]) -> tuple[list[str], bool]:
-    stems = subject_stems(concept)
+def literal_evidence(concept: FilterConcept, fields: list[Tokens]) -> tuple[list[str], bool]:
+    stems = subject_stems(concept.topic)
     spans: list[str] = []
     negated = False
-    for text in texts:
-        found, neg = literal_hits(stems, tokenize(text))
+    for tokens in fields:
+        found, neg = literal_hits(stems, tokens)
         spans += [w for w in found if w not in spans]
         negated = negated or neg
     return spans, negated

@@ -30,7 +30,7 @@ from shared.moderation.evidence import FEATURES, Evidence, literal_evidence, pos
 from shared.moderation.lexicon import STOPWORDS
 from shared.moderation.local import LocalMatcher
 from shared.moderation.parse import plan_filter
-from shared.moderation.text import tokenize
+from shared.moderation.text import Tokens, tokenize
 from shared.moderation.types import Match, Post, PostVerdict, ProviderError
 from shared.moderation.vocabulary import WordVectors
 
@@ -102,7 +102,6 @@ class OpenVocabMatcher:
                 if self._decide(flt, ev, p):
                     matches.append(self._match(post, flt, ev, p))
             verdicts[post.id] = PostVerdict(post_id=post.id, matches=matches)
-        await self._sentence_spans(posts, verdicts, active)
         return verdicts
 
     def _decide(self, flt: Filter, ev: Evidence, probability: float) -> bool:
@@ -121,44 +120,40 @@ class OpenVocabMatcher:
         # The lexicon sees the filter without the user's exclusions (they are semantic, judged below).
         lexicon_filters = [Filter(id=f.id, filter_text=concepts[f.id].topic, content_type=f.content_type,
                                   intensity=f.intensity) for f in filters]
-        try:
-            lexicon = self.lexicon.judge_sync(posts, lexicon_filters)
-        except ProviderError:
-            raise
+        lexicon = self.lexicon.judge_sync(posts, lexicon_filters)
         texts = [post_text(p.title, p.body) for p in posts]
         wanted: list[str] = [t for t in texts if t] + [p.image_alt for p in posts if p.image_alt]
         for c in concepts.values():
             wanted += c.texts()
         wanted += BACKGROUND_TOPICS
         unique = list(dict.fromkeys(wanted))
-        matrix = await self.source.vectors(unique) if unique else np.zeros((0, 0), dtype=np.float32)
+        matrix = await self.source.vectors(unique)
         row = {t: i for i, t in enumerate(unique)}
         topics = matrix[[row[t] for t in BACKGROUND_TOPICS]]
+        units = {t: _Unit(t, matrix[row[t]], topics) for t in dict.fromkeys(texts + [p.image_alt for p in posts]) if t}
 
         out: dict[tuple[str, int], Evidence] = {}
         for post, text in zip(posts, texts, strict=True):
             lex = lexicon.get(post.id)
-            lex_ids = set(lex.matched_filter_ids) if lex else set()
+            lex_spans = {m.filter_id: m.spans for m in lex.matches} if lex else {}
             for flt in filters:
                 concept = concepts[flt.id]
-                units: list[tuple[str, bool]] = []
+                seen: list[tuple[_Unit, bool]] = []
                 if flt.applies_to_text() and text:
-                    units.append((text, False))
+                    seen.append((units[text], False))
                 if flt.applies_to_images() and post.image_alt:
-                    units.append((post.image_alt, True))
-                ev = _evidence(concept, units, row, matrix, flt.id in lex_ids, topics)
-                words = [w for u, _ in units for w in tokenize(u.lower()).words if w not in STOPWORDS]
+                    seen.append((units[post.image_alt], True))
+                ev = _evidence(concept, seen, row, matrix, flt.id in lex_spans)
+                ev.lexicon_spans = lex_spans.get(flt.id, [])
+                words = [w for u, _ in seen for w in u.words]
                 ev.word_similarity, ev.closest_word = self.words.closest(words, matrix[row[concept.subject]])
                 out[(post.id, flt.id)] = ev
         return out
 
     def _match(self, post: Post, flt: Filter, ev: Evidence, probability: float) -> Match:
-        lex_spans = []
-        if ev.lexicon:
-            lex = self.lexicon.judge_sync([post], [Filter(id=flt.id, filter_text=concept_for(flt.filter_text).topic,
-                                                          content_type=flt.content_type)])[post.id]
-            lex_spans = [s for m in lex.matches for s in m.spans]
-        spans = [s for s in (lex_spans or ev.literal_spans) if s in post.title or s in post.body]
+        spans = [s for s in (ev.lexicon_spans or ev.literal_spans) if s in post.title or s in post.body]
+        if not spans and not ev.on_image:
+            spans = _carrying_sentence(post, ev.closest_word)
         if spans:
             words = " and ".join(f"'{s}'" for s in spans[:2])
             reason = f"mentions {words}, related to '{flt.filter_text}'"
@@ -171,59 +166,66 @@ class OpenVocabMatcher:
         return Match(filter_id=flt.id, on="image" if ev.on_image and not spans else "text", reason=reason,
                      spans=spans, confidence=round(min(_CONFIDENCE_CEILING, confidence), 3))
 
-    async def _sentence_spans(self, posts: list[Post], verdicts: dict[str, PostVerdict],
-                              filters: list[Filter]) -> None:
-        """Text matches with no words to point at blur the sentence closest to the filter, not the post."""
-        todo: list[tuple[Post, Match, list[str]]] = []
-        for post in posts:
-            for m in verdicts[post.id].matches:
-                if m.on != "text" or m.spans:
-                    continue
-                sentences = [s.group(0).strip() for field_ in (post.title, post.body)
-                             for s in _SENTENCE.finditer(field_) if s.group(0).strip()]
-                if sentences:
-                    todo.append((post, m, sentences))
-        if not todo:
-            return
-        by_id = {f.id: concept_for(f.filter_text) for f in filters}
-        texts = list(dict.fromkeys([s for _, _, ss in todo for s in ss] +
-                                   [d for _, m, _ in todo for d in by_id[m.filter_id].descriptions]))
-        matrix = await self.source.vectors(texts)
-        row = {t: i for i, t in enumerate(texts)}
-        for _post, match, sentences in todo:
-            if len(sentences) == 1:
-                match.spans = sentences
-                continue
-            desc = matrix[[row[d] for d in by_id[match.filter_id].descriptions]]
-            sims = [float((desc @ matrix[row[s]]).max()) for s in sentences]
-            match.spans = [sentences[int(np.argmax(sims))]]
+@dataclass
+class _Unit:
+    """One text the model saw (a post's title and body, or its image description), prepared once per page."""
+
+    text: str
+    vector: np.ndarray
+    tokens: Tokens
+    words: list[str]
+    topic_mean: float
+
+    def __init__(self, text: str, vector: np.ndarray, topics: np.ndarray) -> None:
+        self.text, self.vector = text, vector
+        self.tokens = tokenize(text)
+        self.words = [w for w in self.tokens.words if w not in STOPWORDS]
+        self.topic_mean = float((topics @ vector).mean())
 
 
-def _evidence(concept: FilterConcept, units: list[tuple[str, bool]], row: dict[str, int], matrix: np.ndarray,
-              lexicon: bool, topics: np.ndarray) -> Evidence:
-    spans, negated = literal_evidence(concept, [u for u, is_image in units if not is_image])
-    image_spans, image_negated = literal_evidence(concept, [u for u, is_image in units if is_image])
+def _carrying_sentence(post: Post, word: str) -> list[str]:
+    """The sentence holding the post's word closest to the filter: blurred instead of the whole post."""
+    sentences = [s.group(0).strip() for field_ in (post.title, post.body) for s in _SENTENCE.finditer(field_)
+                 if s.group(0).strip()]
+    if not sentences:
+        return []
+    carrying = [s for s in sentences if word and word in s.lower()]
+    return [carrying[0] if carrying else sentences[0]]
+
+
+@lru_cache(maxsize=4096)
+def _description_names(concept: FilterConcept) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Descriptions a post's text is compared with, and those its image description is compared with."""
+    text = tuple(d for d in concept.descriptions if not d.startswith("a photo of"))
+    image = tuple(d for d in concept.descriptions if d.startswith("a photo of") or concept.visual)
+    return text, image
+
+
+def _evidence(concept: FilterConcept, units: list[tuple[_Unit, bool]], row: dict[str, int], matrix: np.ndarray,
+              lexicon: bool) -> Evidence:
+    spans, negated = literal_evidence(concept, [u.tokens for u, is_image in units if not is_image])
+    image_spans, image_negated = literal_evidence(concept, [u.tokens for u, is_image in units if is_image])
     ev = Evidence(similarity=0.0, exclusion=0.0, topic_mean=0.0, word_similarity=0.0,
                   closest_word="", user_exclusion=0.0, lexicon=lexicon,
                   literal=bool(spans or image_spans), negated=negated or image_negated,
                   information=concept.information, on_image=False, description=concept.topic, literal_spans=spans)
     if not units:
         return ev
-    text_desc = [d for d in concept.descriptions if not d.startswith("a photo of")]
-    image_desc = [d for d in concept.descriptions if d.startswith("a photo of") or concept.visual]
+    text_desc, image_desc = _description_names(concept)
     excl = matrix[[row[d] for d in concept.exclusions]]
     user = matrix[[row[d] for d in concept.user_exclusions]] if concept.user_exclusions else None
+    by_kind = {False: matrix[[row[d] for d in text_desc]], True: matrix[[row[d] for d in image_desc]]}
     best = -1.0
-    for text, is_image in units:
-        vec = matrix[row[text]]
+    for unit, is_image in units:
+        vec = unit.vector
         names = image_desc if is_image else text_desc
-        sims = matrix[[row[d] for d in names]] @ vec
+        sims = by_kind[is_image] @ vec
         if float(sims.max()) > best:
             best = float(sims.max())
             ev.similarity = best
             ev.exclusion = float((excl @ vec).max())
             ev.user_exclusion = float((user @ vec).max()) if user is not None else 0.0
-            ev.topic_mean = float((topics @ vec).mean())
+            ev.topic_mean = unit.topic_mean
             ev.on_image = is_image
             ev.description = names[int(np.argmax(sims))]
     return ev

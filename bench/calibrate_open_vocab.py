@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.evaluation import LabelledPost, score
 from bench.open_vocab_data import OPEN_VOCAB_DIR, dev_set
 from shared.config import load_settings
 from shared.models import Filter
 from shared.moderation.embedder import Embedder
-from shared.moderation.evaluation import LabelledPost, score
 from shared.moderation.evidence import FEATURES
 from shared.moderation.open_vocab import CALIBRATION_FILE, Calibration, OpenVocabMatcher
 from shared.moderation.vectors import MemoVectors

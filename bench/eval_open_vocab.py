@@ -7,8 +7,9 @@ the compiled filter descriptions, one global threshold) and ``combined`` (``Open
 calibrated score, with the lexicon as a precision layer on the topics it was curated for).
 
 Sets:
-* known topics: ``../shared/eval`` when that folder exists (said in the output), otherwise the in-repo
-  ``tests/moderation/heldout_posts.py``; the weights never saw either;
+* known topics: the reference set beside the checkout when present, otherwise the in-repo
+  ``tests/moderation/heldout_posts.py`` (``bench/eval_sets.py``; the output says which); the weights
+  never saw either;
 * open-vocabulary development set (``bench/data/open_vocab/dev.jsonl``): embedding and combined
   figures are leave-one-filter-out (each filter judged by a fit on the other eleven), never in-sample;
 * open-vocabulary held-out set (``heldout.jsonl``): judged by the fit on the whole development set.
@@ -22,30 +23,19 @@ from pathlib import Path
 from typing import Any
 
 from bench.calibrate_open_vocab import leave_one_filter_out, pair_features
+from bench.eval_sets import default_set
+from bench.evaluation import aevaluate, score
 from bench.open_vocab_data import dev_set, heldout_set
-from shared.config import PROJECT_ROOT, load_settings
+from shared.config import load_settings
 from shared.models import Filter
 from shared.moderation.embedder import Embedder
-from shared.moderation.evaluation import LabelledPost, aevaluate, load_eval_set, score
 from shared.moderation.evidence import FEATURES
 from shared.moderation.local import LocalMatcher
 from shared.moderation.open_vocab import Calibration, OpenVocabMatcher
-from shared.moderation.types import Post
 from shared.moderation.vectors import MemoVectors
 from shared.moderation.vocabulary import WordVectors
 
-KNOWN_DIR = PROJECT_ROOT.parent / "shared" / "eval"
 MATCHERS = ("lexicon", "embedding", "combined")
-
-
-def known_set() -> tuple[str, list[Filter], list[LabelledPost]]:
-    if (KNOWN_DIR / "filters.json").is_file() and (KNOWN_DIR / "moderation.jsonl").is_file():
-        filters, posts = load_eval_set(KNOWN_DIR)
-        return f"known topics: {KNOWN_DIR} (present, used)", filters, posts
-    from tests.moderation.heldout_posts import FILTERS, HELDOUT
-
-    posts = [LabelledPost(Post(p.id, p.title, p.body, p.image_alt, p.has_image), frozenset(e)) for p, e in HELDOUT]
-    return f"known topics: in-repo tests/moderation/heldout_posts.py ({KNOWN_DIR} absent)", FILTERS, posts
 
 
 def table(title: str, results: dict[str, dict[str, Any]], filters: list[Filter]) -> str:
@@ -70,7 +60,8 @@ async def run(include_heldout: bool) -> int:
     }
     print(f"model loaded in {embedder.load.seconds:.2f} s ({'derived now' if embedder.load.derived_now else 'cached'})")
 
-    label, filters, posts = known_set()
+    filters, posts, where = default_set()
+    label = f"known topics: {where}"
     print(table(label, {m: await aevaluate(matchers[m], posts, filters) for m in MATCHERS}, filters))
 
     filters, posts = dev_set()

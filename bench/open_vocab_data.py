@@ -12,8 +12,8 @@ from pathlib import Path
 
 import orjson
 
+from bench.evaluation import LabelledPost
 from shared.models import Filter
-from shared.moderation.evaluation import LabelledPost
 from shared.moderation.types import Post
 
 OPEN_VOCAB_DIR = Path(__file__).resolve().parent / "data" / "open_vocab"

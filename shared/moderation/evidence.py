@@ -14,8 +14,8 @@ from functools import lru_cache
 import numpy as np
 
 from shared.moderation.concepts import FilterConcept
-from shared.moderation.engine import _negated  # the local matcher's negation rule, shared on purpose
 from shared.moderation.lexicon import STOPWORDS
+from shared.moderation.scoring import _negated  # the local matcher's negation rule, shared on purpose
 from shared.moderation.text import Tokens, stems_of
 
 FEATURES = (

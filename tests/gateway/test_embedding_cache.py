@@ -7,14 +7,14 @@ import uuid
 import numpy as np
 import redis
 import redis.asyncio as aioredis
+from starlette.testclient import TestClient
 
 from gateway.embedding_cache import RedisVectors
-from gateway.feeds.samplegen import reddit_page
+from gateway.viewer.samplegen import reddit_page
 from shared.config import load_settings
 from shared.keys import embedding_key
 from shared.moderation.offline import MODEL_TAG, load_offline_model
 from shared.moderation.open_vocab import concept_for
-from tests.conftest import Stack
 from tests.gateway.test_get_feed import REDDIT_URL, add_filter, get_feed
 
 
@@ -37,19 +37,19 @@ async def test_a_text_is_embedded_once_then_read_from_redis(redis_url: str) -> N
         await second_client.aclose()
 
 
-def test_saving_a_filter_embeds_its_concept(stack: Stack) -> None:
+def test_saving_a_filter_embeds_its_concept(api: TestClient, redis_url: str) -> None:
     text = f"hammerhead sightings {uuid.uuid4().hex[:6]}"
-    add_filter(stack, f"emb-{uuid.uuid4().hex[:8]}", text, 3)
-    r = redis.Redis.from_url(stack.redis_url)
+    add_filter(api, f"emb-{uuid.uuid4().hex[:8]}", text, 3)
+    r = redis.Redis.from_url(redis_url)
     keys = [embedding_key(MODEL_TAG, t) for t in concept_for(text).texts()]
     assert r.exists(*keys) == len(keys)
 
 
-def test_an_uncurated_filter_matches_in_get_feed_and_says_why(stack: Stack) -> None:
+def test_an_uncurated_filter_matches_in_get_feed_and_says_why(api: TestClient) -> None:
     uid = f"emb-{uuid.uuid4().hex[:8]}"
-    add_filter(stack, uid, "layoff announcements", 3, "text")
+    add_filter(api, uid, "layoff announcements", 3, "text")
     page = reddit_page(25, seed=1)
-    r = get_feed(stack, uid, REDDIT_URL, page.body)
+    r = get_feed(api, uid, REDDIT_URL, page.body)
     assert r.status_code == 200, r.text
     changed = r.json()["moderation"]["changed"]
     layoff_posts = [p.id for p in page.expected if "layoffs" in (p.title + p.body).lower()]

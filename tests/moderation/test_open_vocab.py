@@ -77,3 +77,14 @@ async def test_duplicate_post_ids_are_refused(matcher: OpenVocabMatcher) -> None
 
     with pytest.raises(ProviderError):
         await matcher.judge([Post("a"), Post("a")], [SHARKS])
+
+
+def test_cloud_providers_receive_the_compiled_concept() -> None:
+    from gateway.moderation.page_prompt import page_document, render_page
+
+    flt = Filter(id=3, filter_text="spiders, but drawings are fine", content_type="all", intensity=2)
+    news = Filter(id=4, filter_text="layoff announcements", content_type="text", intensity=3)
+    docs = page_document(render_page([Post("p")], [flt, news]))["filters"]
+    assert (docs[0]["topic"], docs[0]["reader_says_fine"], docs[0]["one_sentence_is_enough"]) == (
+        "spiders", ["drawings"], False)
+    assert docs[1]["one_sentence_is_enough"] is True

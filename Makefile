@@ -50,8 +50,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m bench
 
+## Known topics and the open-vocabulary sets, for lexicon-only, embedding-only and combined matchers.
 eval: $(STAMP)
-	$(BIN)/python bench/eval_moderation.py
+	$(BIN)/python -m bench.eval_open_vocab
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -15,6 +15,7 @@ BENCHES = [
     "bench.notifier_scale",
     "bench.cluster_fanout",
     "bench.redis_costs",
+    "bench.open_vocab_bench",
 ]
 
 

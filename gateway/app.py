@@ -5,6 +5,7 @@ Routes are listed in one table below; each handler lives in the module named aft
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from gateway.chat import routes as chat
 from gateway.chat.factory import make_chat_engine
 from gateway.completions import CompletionWatcher
 from gateway.cors import with_cors
+from gateway.embedding_cache import RedisVectors
 from gateway.feed_judge import FeedJudge
 from gateway.filter_store import FilterStore
 from gateway.image_jobs import ImageQueue
@@ -32,7 +34,8 @@ from gateway.viewer import status as viewer_status
 from shared import jobqueue, redisconn
 from shared.auth import TokenVerifier
 from shared.config import Settings, load_settings
-from shared.moderation.local import LocalMatcher
+from shared.moderation.offline import load_offline_model
+from shared.moderation.open_vocab import OpenVocabMatcher
 
 log = logging.getLogger("gateway")
 
@@ -99,9 +102,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.broker = broker
         app.state.filters = FilterStore(client)
         app.state.image_queue = ImageQueue(client, broker, settings.job_ttl_seconds)
+        # Warm and loud: a missing or corrupt model stops the start with what to do (ModelUnavailable).
+        model = await asyncio.to_thread(load_offline_model, settings)
+        log.info("offline model ready in %.2f s (%s)", model.embedder.load.seconds, model.embedder.load.path)
+        app.state.vectors = RedisVectors(client, model.embedder)
+        offline = OpenVocabMatcher(app.state.vectors, model.words)
         provider = make_provider(settings)
+        if provider.name == offline.name:
+            provider = offline  # "local" is the open-vocabulary matcher; the lexicon is its precision layer
         # The offline matcher stands in when a cloud provider fails or runs out of time.
-        app.state.judge = FeedJudge(client, provider, LocalMatcher(), settings.feed_time_budget_seconds)
+        app.state.judge = FeedJudge(client, provider, offline, settings.feed_time_budget_seconds)
         log.info("moderation provider: %s", provider.name)
         app.state.chat = make_chat_engine(client, app.state.filters, settings)
         await app.state.completions.start()
@@ -114,6 +124,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if closer is not None:
                 await closer()
             broker.close()
+            app.state.vectors.close()
             await client.aclose()
 
     app = Starlette(

@@ -19,6 +19,7 @@ from gateway.inputs import read_json_object, string_field
 from gateway.responses import ApiError, JSONResponse, success
 from shared.limits import MAX_FILTER_TEXT_CHARS, MAX_FILTERS_PER_USER
 from shared.models import CONTENT_TYPES
+from shared.moderation.open_vocab import concept_for
 
 
 def _store(request: Request) -> FilterStore:
@@ -93,6 +94,15 @@ async def list_filters(request: Request) -> JSONResponse:
     )
 
 
+async def _embed_concept(request: Request, filter_text: str) -> None:
+    """Compile the filter and embed its descriptions now, so the first feed after saving pays nothing.
+
+    The vectors live in Redis under the hash of each description's text, shared by every user whose
+    filter compiles to the same texts (see gateway/embedding_cache.py).
+    """
+    await request.app.state.vectors.vectors(concept_for(filter_text).texts())
+
+
 async def create_filter(request: Request) -> JSONResponse:
     data = await read_json_object(request, request.app.state.settings.max_body_bytes)
     user_id = await authorised_user(request, data.get("user_id"))
@@ -102,6 +112,7 @@ async def create_filter(request: Request) -> JSONResponse:
     if len(await store.list_active(user_id)) >= MAX_FILTERS_PER_USER:
         raise ApiError(422, f"at most {MAX_FILTERS_PER_USER} filters per user")
     item = await store.create(user_id, fields)
+    await _embed_concept(request, item.filter_text)
     return JSONResponse(
         success(message="Filter created successfully", filter_id=item.id, filter=item.to_api())
     )
@@ -119,6 +130,7 @@ async def update_filter(request: Request) -> JSONResponse:
     for name, value in fields.items():
         setattr(item, name, value)
     await store.save(user_id, item)
+    await _embed_concept(request, item.filter_text)
     return JSONResponse(success(message="Filter updated successfully", filter=item.to_api()))
 
 

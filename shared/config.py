@@ -72,7 +72,9 @@ class Settings:
         shown="ws://<BIND_HOST>:<NOTIFIER_PORT>",
     )
     data_dir: str = _env_field(
-        "DATA_DIR", str(PROJECT_ROOT / "data"), "Folder for the embedded Redis (append-only file)."
+        "DATA_DIR",
+        str(PROJECT_ROOT / "data"),
+        "Folder for the embedded Redis (append-only file) and the offline model's derived files (`models/`).",
     )
     max_body_bytes: int = _env_field("MAX_BODY_BYTES", 8 * 1024 * 1024, "Largest accepted request body.")
     result_ttl_seconds: int = _env_field(

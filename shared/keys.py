@@ -145,3 +145,8 @@ def channel_user(channel: str) -> str:
 FILTER_ID_SEQ = f"{PREFIX}:filters:next_id"
 USERS_SET = f"{PREFIX}:users"
 CHANNEL_PREFIX = f"{PREFIX}:u:"
+
+
+def embedding_key(model: str, text: str) -> str:
+    """One text's embedding, shared by every user: the same post (or filter description) is embedded once."""
+    return f"{PREFIX}:emb:{model}:{_digest(text)}"

@@ -32,6 +32,7 @@ from gateway.moderation.page_prompt import (
 from gateway.moderation.replies import parse_results
 from shared.config import ConfigError, Settings
 from shared.models import Filter
+from shared.moderation.concepts import compile_concept
 from shared.moderation.types import Post, ProviderError
 from tests.fakes import FakeServer, Reply, Request, garbage
 from tests.fakes.gemini_server import FakeGemini, GeminiAnswer, gemini_error
@@ -196,7 +197,10 @@ async def test_one_call_carries_model_schema_and_whole_page(backend: Backend) ->
     assert [p["id"] for p in doc["posts"]] == [p.id for p in posts]
     assert doc["posts"][5] == {"id": "t3_005", "title": posts[5].title, "body": posts[5].body, "image_alt": ""}
     assert doc["filters"] == [
-        {"id": f.id, "filter_text": f.filter_text, "content_type": f.content_type, "intensity": f.intensity}
+        {"id": f.id, "filter_text": f.filter_text, "content_type": f.content_type, "intensity": f.intensity,
+         "topic": compile_concept(f.filter_text).topic,
+         "reader_says_fine": list(compile_concept(f.filter_text).user_exclusions),
+         "one_sentence_is_enough": compile_concept(f.filter_text).information}
         for f in FILTERS
     ]
     assert set(verdicts) == {p.id for p in posts}

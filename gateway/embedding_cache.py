@@ -1,0 +1,89 @@
+"""Embeddings cached in Redis by a hash of the exact text the model saw, shared by every user.
+
+A page's texts are looked up with one MGET; whatever is missing goes to the model in one call, in a
+worker thread (the event loop keeps serving), and is written back with a TTL. Texts that recur on
+every request (filter descriptions, the background topics, a page being re-read) are kept in a small
+in-process memo (least recently used first out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import redis
+import redis.asyncio as aioredis
+
+from shared.keys import embedding_key
+from shared.moderation.embedder import DIMENSIONS, Embedder
+from shared.moderation.offline import MODEL_TAG
+
+log = logging.getLogger(__name__)
+
+EMBEDDING_TTL_SECONDS = 7 * 24 * 3600
+_MEMO_CAPACITY = 4096
+
+
+class RedisVectors:
+    def __init__(self, client: aioredis.Redis, embedder: Embedder) -> None:
+        self.redis = client
+        self.embedder = embedder
+        # One model thread: inference is CPU-bound, and a second thread would only contend for the cores.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.model_runs = 0
+        self.embedded = 0
+
+    async def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        unique = list(dict.fromkeys(texts))
+        found: dict[str, np.ndarray] = {t: self._memo[t] for t in unique if t in self._memo}
+        lookup = [t for t in unique if t not in found]
+        if lookup:
+            try:
+                raw = await self.redis.mget([embedding_key(MODEL_TAG, t) for t in lookup])
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                log.warning("embedding cache unavailable: %s", exc)
+                raw = [None] * len(lookup)
+            for text, blob in zip(lookup, raw, strict=True):
+                if blob is not None and len(blob) == DIMENSIONS * 2:
+                    found[text] = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+        missing = [t for t in unique if t not in found]
+        if missing:
+            loop = asyncio.get_running_loop()
+            computed = await loop.run_in_executor(self._executor, self.embedder.embed, missing)
+            # Used as stored (float16), so a vector read back from Redis later scores exactly the same.
+            fresh = computed.astype(np.float16).astype(np.float32)
+            self.model_runs += 1
+            self.embedded += len(missing)
+            for text, vec in zip(missing, fresh, strict=True):
+                found[text] = vec
+            await self._store(missing, fresh)
+        self._memoise(found)
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        for i, text in enumerate(texts):
+            out[i] = found[text]
+        return out
+
+    def _memoise(self, found: dict[str, np.ndarray]) -> None:
+        for text, vec in found.items():
+            self._memo[text] = vec
+            self._memo.move_to_end(text)
+        while len(self._memo) > _MEMO_CAPACITY:
+            self._memo.popitem(last=False)
+
+    async def _store(self, texts: list[str], matrix: np.ndarray) -> None:
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            for text, vec in zip(texts, matrix, strict=True):
+                # float16 halves the bytes; cosine similarities move by < 1e-3.
+                pipe.set(embedding_key(MODEL_TAG, text), vec.astype(np.float16).tobytes(), ex=EMBEDDING_TTL_SECONDS)
+            await pipe.execute()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            log.warning("could not cache embeddings: %s", exc)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,104 @@
+"""What a filter means, from the words the user typed: a ``FilterConcept``.
+
+"snakes, but cartoon snakes are fine" becomes the topic "snakes", the user's own exclusion
+"cartoon snakes", descriptions to compare posts with ("snakes", "a post about snakes", "a photo of
+snakes"), and exclusion descriptions for the uses of its words that never count (idioms, names of
+teams and shows, absence). Whether a passing mention counts follows the kind of filter: news,
+announcements and spoilers deliver information in one sentence; a topic must be the subject.
+
+Everything here is rules over the text; no filter depends on the hand-curated lexicon. The concept
+is plain data (its text is hashed for caching), so it can be built anywhere and embedded once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# "X, but Y are fine", "X except Y", "X (not Y)": the clause after these is the user's exclusion.
+_EXCLUSION_CLAUSE = re.compile(
+    r"[,;(]?\s*\b(?:but(?: not)?|except(?: for)?|unless(?: it'?s)?|other than|excluding|not including|apart from)\b"
+    r"\s+(?P<excluded>[^,;()]+)",
+    re.IGNORECASE,
+)
+_PARENTHESISED_NOT = re.compile(r"\(\s*(?:not|no)\s+(?P<excluded>[^)]+)\)", re.IGNORECASE)
+# Trailing words that only say the excluded thing is acceptable.
+_ACCEPTABLE = re.compile(
+    r"\s+(?:are|is|'re|'s)?\s*(?:fine|ok|okay|allowed|alright|all right|good|no problem)\.?\s*$", re.IGNORECASE
+)
+# Framing words that say how the thing appears rather than what it is.
+_FRAMING = re.compile(
+    r"^(?:(?:close[- ]?ups?|macro|graphic|any|all|real|photos?|pictures?|images?|videos?|footage|posts?|content|"
+    r"news|stories|talk)\s+(?:of|about|on|showing|with)?\s*)+",
+    re.IGNORECASE,
+)
+_INFORMATION_WORDS = re.compile(
+    r"\b(?:news|announcements?|announced|reveals?|spoilers?|updates?|reports?|results?|headlines?)\b", re.IGNORECASE
+)
+_IMAGE_WORDS = re.compile(r"\b(?:photos?|pictures?|images?|close[- ]?ups?|macro|videos?|footage)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class FilterConcept:
+    filter_text: str
+    topic: str  # the filter without the user's exclusions
+    subject: str  # the thing itself, without framing ("rats" for "close-up photos of rats")
+    descriptions: tuple[str, ...]  # what it means
+    exclusions: tuple[str, ...]  # what its words can mean that never counts
+    user_exclusions: tuple[str, ...]  # what the user said is fine
+    information: bool  # a passing mention that delivers the information is enough
+    visual: bool  # the user asked about pictures ("close-up photos of ...")
+
+    def texts(self) -> tuple[str, ...]:
+        """Every text the model embeds for this concept, in a fixed order."""
+        return (self.subject, *self.descriptions, *self.exclusions, *self.user_exclusions)
+
+
+def _split_exclusions(text: str) -> tuple[str, list[str]]:
+    excluded: list[str] = []
+    for pattern in (_PARENTHESISED_NOT, _EXCLUSION_CLAUSE):
+        for found in pattern.finditer(text):
+            clause = _ACCEPTABLE.sub("", found.group("excluded")).strip(" .")
+            if clause:
+                excluded.append(clause)
+        text = pattern.sub("", text)
+    return text.strip(" ,.;"), excluded
+
+
+def _subject(topic: str) -> str:
+    """The thing itself, without framing: "close-up photos of rats" -> "rats"."""
+    stripped = _FRAMING.sub("", topic).strip()
+    stripped = re.sub(r"\s+(?:announcements?|news|spoilers?|updates?|photos?|pictures?|images?)$", "", stripped,
+                      flags=re.IGNORECASE).strip()
+    return stripped or topic
+
+
+def compile_concept(filter_text: str) -> FilterConcept:
+    text = " ".join(filter_text.split())
+    topic, user_exclusions = _split_exclusions(text)
+    topic = topic or text
+    subject = _subject(topic)
+    information = bool(_INFORMATION_WORDS.search(topic))
+    visual = bool(_IMAGE_WORDS.search(topic))
+    descriptions = [topic, f"a post about {subject}", f"a photo of {subject}", f"my experience with {subject}",
+                    f"a news story about {subject}", f"{subject} happened today", f"we saw {subject} up close",
+                    f"a description of {subject}"]
+    if subject.lower() != topic.lower():
+        descriptions.insert(1, subject)
+    if information:
+        descriptions.append(f"news: {subject}")
+    exclusions = (
+        f"{subject} used as a figure of speech or an idiom",
+        f"the name of a sports team, show, song, game or product called {subject}",
+        f"no {subject} at all, none of them",
+    )
+    return FilterConcept(
+        filter_text=filter_text,
+        topic=topic,
+        subject=subject,
+        descriptions=tuple(dict.fromkeys(descriptions)),
+        exclusions=exclusions,
+        user_exclusions=tuple(user_exclusions),
+        information=information,
+        visual=visual,
+    )

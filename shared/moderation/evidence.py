@@ -1,0 +1,103 @@
+"""The evidence one post gives about one filter, as numbers a calibrated score combines.
+
+Semantic: cosine similarity of the post (text, image description) to the concept's descriptions,
+to its exclusion descriptions (idioms, names, absence) and to the user's own exclusions. Lexical:
+what the hand-curated local matcher found, and whether the filter's own words appear, negated or
+not. ``FEATURES`` names the vector that ``shared/moderation/calibration.json`` weighs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from shared.moderation.concepts import FilterConcept
+from shared.moderation.lexicon import STOPWORDS
+from shared.moderation.scoring import _negated  # the local matcher's negation rule, shared on purpose
+from shared.moderation.text import Tokens, stems_of
+
+FEATURES = (
+    "similarity",  # best cosine to a description
+    "specificity",  # that, minus the post's mean similarity to common feed topics
+    "word_similarity",  # the post word closest to the filter's subject (vocabulary vectors)
+    "margin_over_exclusions",  # that minus the best cosine to an idiom/name/absence description
+    "margin_over_user_exclusions",  # that minus the best cosine to what the user said is fine (0 if none)
+    "lexicon_match",  # the hand-curated matcher matched (precise on the topics it knows)
+    "negated_mention",  # they appear, but only negated ("no sharks this year")
+    "bias",
+)
+
+
+@dataclass
+class Evidence:
+    similarity: float
+    exclusion: float
+    topic_mean: float  # the post's mean similarity to common feed topics
+    word_similarity: float
+    closest_word: str
+    user_exclusion: float
+    lexicon: bool
+    literal: bool
+    negated: bool
+    information: bool
+    on_image: bool  # the best semantic evidence came from the image description
+    description: str  # the nearest description
+    literal_spans: list[str]
+    lexicon_spans: list[str] = field(default_factory=list)
+
+    def vector(self) -> np.ndarray:
+        user_margin = self.similarity - self.user_exclusion if self.user_exclusion else 0.0
+        return np.array([
+            self.similarity,
+            self.similarity - self.topic_mean,
+            self.word_similarity,
+            self.similarity - self.exclusion,
+            user_margin,
+            float(self.lexicon),
+            float(self.negated and not self.literal),
+            1.0,
+        ], dtype=np.float64)
+
+
+_FRAMING_STEMS = frozenset(
+    stems_of(" ".join(STOPWORDS)) + stems_of("photos pictures images videos footage close up closeup macro posts news")
+)
+
+
+@lru_cache(maxsize=4096)
+def subject_stems(topic: str) -> frozenset[str]:
+    return frozenset(s for s in stems_of(topic) if s not in _FRAMING_STEMS and len(s) > 2)
+
+
+def literal_hits(stems: frozenset[str], tokens: Tokens) -> tuple[list[str], bool]:
+    """Surface words of un-negated mentions of ``stems``, and whether a negated mention was seen."""
+    spans: list[str] = []
+    negated = False
+    for i, s in enumerate(tokens.stems):
+        if s not in stems:
+            continue
+        if _negated(tokens, i):
+            negated = True
+            continue
+        word = tokens.span(i, i)
+        if word not in spans:
+            spans.append(word)
+    return spans, negated
+
+
+def post_text(title: str, body: str) -> str:
+    """Exactly what the model sees of a post's text (and what its cache key hashes)."""
+    return "\n".join(part for part in (title.strip(), body.strip()) if part)
+
+
+def literal_evidence(concept: FilterConcept, fields: list[Tokens]) -> tuple[list[str], bool]:
+    stems = subject_stems(concept.topic)
+    spans: list[str] = []
+    negated = False
+    for tokens in fields:
+        found, neg = literal_hits(stems, tokens)
+        spans += [w for w in found if w not in spans]
+        negated = negated or neg
+    return spans, negated

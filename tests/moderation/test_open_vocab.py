@@ -1,0 +1,90 @@
+"""The open-vocabulary matcher on filters nobody curated: concepts, decisions, explanations, spans."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.config import load_settings
+from shared.models import Filter
+from shared.moderation.concepts import compile_concept
+from shared.moderation.offline import load_offline_model
+from shared.moderation.open_vocab import OpenVocabMatcher, curated
+from shared.moderation.types import Post
+from shared.moderation.vectors import MemoVectors
+
+
+def test_the_users_own_exclusion_is_split_off() -> None:
+    concept = compile_concept("snakes, but cartoon snakes are fine")
+    assert concept.topic == "snakes"
+    assert concept.user_exclusions == ("cartoon snakes",)
+    assert compile_concept("spiders (not spider plants)").user_exclusions == ("spider plants",)
+    assert compile_concept("sharks").user_exclusions == ()
+
+
+def test_framing_is_not_the_subject_and_news_is_information() -> None:
+    rats = compile_concept("close-up photos of rats")
+    assert (rats.subject, rats.visual, rats.information) == ("rats", True, False)
+    layoffs = compile_concept("layoff announcements")
+    assert layoffs.information and layoffs.subject == "layoff"
+    assert any("idiom" in e for e in layoffs.exclusions)
+
+
+def test_curated_means_the_lexicon_knows_the_topic() -> None:
+    assert curated("spiders") and curated("student loans")
+    assert not curated("sharks") and not curated("earthquakes")
+
+
+@pytest.fixture(scope="module")
+def matcher() -> OpenVocabMatcher:
+    model = load_offline_model(load_settings())
+    return OpenVocabMatcher(MemoVectors(model.embedder), model.words)
+
+
+SHARKS = Filter(id=7, filter_text="sharks", content_type="all", intensity=1)
+
+
+async def test_a_paraphrase_matches_and_says_why(matcher: OpenVocabMatcher) -> None:
+    post = Post("p1", title="Surfer bitten near the pier",
+                body="Officials believe a bull shark bit a surfer on Sunday. He is in hospital.")
+    verdict = (await matcher.judge([post], [SHARKS]))["p1"]
+    assert verdict.matched_filter_ids == [7]
+    match = verdict.matches[0]
+    assert match.reason and match.spans
+    assert all(s in post.title or s in post.body for s in match.spans)
+    assert 0.8 <= match.confidence <= 0.99
+
+
+async def test_negation_and_team_names_do_not_match(matcher: OpenVocabMatcher) -> None:
+    posts = [
+        Post("n1", body="thank god, no sharks this year at the lake house. just ducks and an angry goose"),
+        Post("n2", body="Finally finished repainting the spare room, went with a pale green."),
+    ]
+    verdicts = await matcher.judge(posts, [SHARKS])
+    assert verdicts["n1"].matches == [] and verdicts["n2"].matches == []
+
+
+async def test_content_type_limits_what_a_filter_sees(matcher: OpenVocabMatcher) -> None:
+    image_only = Filter(id=1, filter_text="close-up photos of rats", content_type="image")
+    in_text = Post("t", body="a huge rat ran over my shoe on the subway platform, right up close")
+    in_image = Post("i", image_alt="Close-up of a brown rat's face and whiskers in a compost bin.", has_image=True)
+    verdicts = await matcher.judge([in_text, in_image], [image_only])
+    assert verdicts["t"].matches == []
+    assert verdicts["i"].matched_filter_ids == [1] and verdicts["i"].matches[0].on == "image"
+
+
+async def test_duplicate_post_ids_are_refused(matcher: OpenVocabMatcher) -> None:
+    from shared.moderation.types import ProviderError
+
+    with pytest.raises(ProviderError):
+        await matcher.judge([Post("a"), Post("a")], [SHARKS])
+
+
+def test_cloud_providers_receive_the_compiled_concept() -> None:
+    from gateway.moderation.page_prompt import page_document, render_page
+
+    flt = Filter(id=3, filter_text="spiders, but drawings are fine", content_type="all", intensity=2)
+    news = Filter(id=4, filter_text="layoff announcements", content_type="text", intensity=3)
+    docs = page_document(render_page([Post("p")], [flt, news]))["filters"]
+    assert (docs[0]["topic"], docs[0]["reader_says_fine"], docs[0]["one_sentence_is_enough"]) == (
+        "spiders", ["drawings"], False)
+    assert docs[1]["one_sentence_is_enough"] is True

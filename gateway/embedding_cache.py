@@ -18,6 +18,7 @@ import numpy as np
 import redis
 import redis.asyncio as aioredis
 
+from shared import redisconn
 from shared.keys import embedding_key
 from shared.moderation.embedder import DIMENSIONS, Embedder
 from shared.moderation.offline import MODEL_TAG
@@ -44,7 +45,7 @@ class RedisVectors:
         lookup = [t for t in unique if t not in found]
         if lookup:
             try:
-                raw = await self.redis.mget([embedding_key(MODEL_TAG, t) for t in lookup])
+                raw = await redisconn.mget(self.redis, [embedding_key(MODEL_TAG, t) for t in lookup])
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 log.warning("embedding cache unavailable: %s", exc)
                 raw = [None] * len(lookup)

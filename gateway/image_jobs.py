@@ -10,7 +10,7 @@ import anyio
 import dramatiq
 import redis.asyncio as aioredis
 
-from shared import imagejobs, keys
+from shared import imagejobs, keys, redisconn
 from shared.imagejobs import ImageJob, WaitOutcome
 from shared.jobqueue import image_message, image_route
 
@@ -62,6 +62,6 @@ class ImageQueue:
 
     async def results(self, waits: list[str]) -> dict[str, imagejobs.ImageResult]:
         """The results that exist among ``waits``."""
-        raw = await self.redis.mget([keys.result_key(w) for w in waits]) if waits else []
+        raw = await redisconn.mget(self.redis, [keys.result_key(w) for w in waits]) if waits else []
         found = {w: imagejobs.decode_result(r) for w, r in zip(waits, raw, strict=True)}
         return {w: r for w, r in found.items() if r is not None}

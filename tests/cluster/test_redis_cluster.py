@@ -196,3 +196,55 @@ def test_cluster_url_names_several_seeds_with_credentials() -> None:
     assert redisconn.cluster_seeds("redis://127.0.0.1")[0] == [("127.0.0.1", 6379)]
     with pytest.raises(ValueError, match="redis:// or rediss://"):
         redisconn.cluster_seeds("unix:///tmp/redis.sock")
+
+
+def move_slot(cluster: RedisCluster, client: redis.cluster.RedisCluster, key: str) -> tuple[int, int]:
+    """Migrate ``key``'s slot, with its keys, to another primary (CLUSTER SETSLOT IMPORTING/MIGRATING,
+    MIGRATE, SETSLOT NODE), the way resharding does. Returns (from port, to port)."""
+    slot = redis.cluster.key_slot(key.encode())
+    source = client.get_node_from_key(key)
+    target = next(n for n in client.get_primaries() if n.port != source.port)
+    src, dst = (redis.Redis(host="127.0.0.1", port=n.port) for n in (source, target))
+    try:
+        src_id, dst_id = src.execute_command("CLUSTER MYID").decode(), dst.execute_command("CLUSTER MYID").decode()
+        dst.execute_command("CLUSTER SETSLOT", slot, "IMPORTING", src_id)
+        src.execute_command("CLUSTER SETSLOT", slot, "MIGRATING", dst_id)
+        while keys_in_slot := src.execute_command("CLUSTER GETKEYSINSLOT", slot, 100):
+            src.execute_command("MIGRATE", "127.0.0.1", target.port, "", 0, 5000, "KEYS", *keys_in_slot)
+        for node in cluster.primaries():
+            redis.Redis(host="127.0.0.1", port=node.port).execute_command("CLUSTER SETSLOT", slot, "NODE", dst_id)
+    finally:
+        src.close()
+        dst.close()
+    return source.port, target.port
+
+
+def test_user_slot_moved_while_the_socket_is_open(
+    cluster_stack: Stack, redis_cluster: RedisCluster, client: redis.cluster.RedisCluster
+) -> None:
+    # A slot moves (MOVED for clients; the notifier's sharded subscription must follow it) while the
+    # user's socket stays open: events before, during and after the move all arrive, once, in order.
+    user = f"moved-{uuid.uuid4().hex[:6]}"
+    publish = client.register_script(imagejobs.PUBLISH_EVENT)
+
+    def emit(n: int, start: int) -> None:
+        for i in range(start, start + n):
+            event = orjson.dumps({"type": "image_processed", "data": {"image_url": f"m{i}", "result": "r",
+                                                                      "filters": []}}).decode()
+            k, a = imagejobs.publish_args(user, f"mv-{i}", event, 100, sharded=True)
+            publish(keys=k, args=a)
+
+    sock = Socket(f"{cluster_stack.ws_base}/{user}")
+    try:
+        sock.wait_for("connected")
+        emit(3, 0)
+        sock.wait_for("image_processed", count=3)
+        before, after = move_slot(redis_cluster, client, keys.user_log_key(user))
+        assert before != after
+        client.nodes_manager.initialize()  # our own publisher follows the move too
+        emit(3, 3)
+        got = sock.wait_for("image_processed", count=6, timeout=15)
+        assert [f["offset"] for f in got] == [1, 2, 3, 4, 5, 6]
+        assert client.get_node_from_key(keys.user_log_key(user)).port == after
+    finally:
+        sock.close()

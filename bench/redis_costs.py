@@ -28,7 +28,15 @@ import redis
 from devtools.redis_server import EmbeddedRedis
 from gateway.viewer.samplegen import reddit_page
 from shared import imagejobs
-from tests.harness import ImageServer, make_test_jpeg, start_gateway, start_notifier, start_worker, wait_until
+from tests.harness import (
+    DEFAULT_PREFIX,
+    ImageServer,
+    make_test_jpeg,
+    start_gateway,
+    start_notifier,
+    start_worker,
+    wait_until,
+)
 from tests.wsclient import Socket
 
 REDDIT_URL = "https://www.reddit.com/"
@@ -111,7 +119,16 @@ def main() -> None:
                 for text in ("spiders", "war footage", "pregnancy announcements"):
                     body = {"user_id": user, "filter_text": text, "intensity": 3}
                     http.post("/filters", json=body).raise_for_status()
-                bodies = [reddit_page(25, seed=100 + i).body for i in range(PAGES)]
+                # Image hosts point at the local image server, so image jobs succeed and their results are
+                # cached as in production (an unreachable host would requeue its job on every page).
+                images.default = make_test_jpeg(seed=9)
+                base = images.url("") + DEFAULT_PREFIX
+                bodies = []
+                for i in range(PAGES):
+                    body = reddit_page(25, seed=100 + i).body
+                    for host in ("https://preview.redd.it", "https://i.redd.it"):
+                        body = body.replace(host, base + host.split("//")[1].split(".")[0])
+                    bodies.append(body)
 
                 def feed(body: str) -> None:
                     http.post("/get_feed", json={"user_id": user, "url": REDDIT_URL,
@@ -120,6 +137,7 @@ def main() -> None:
                 idle_ops, idle_s = phase(client, lambda: time.sleep(3.0))
                 idle = idle_ops / idle_s
                 uncached_ops, _ = phase(client, lambda: [feed(b) for b in bodies], idle)
+                time.sleep(2.0)  # the pages' image jobs finish
                 cached_ops, _ = phase(client, lambda: [feed(b) for b in bodies], idle)
                 pages_s = pages_per_second(gw.url, user, bodies[0])
 

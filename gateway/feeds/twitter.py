@@ -8,6 +8,9 @@ Shapes read (``HomeTimeline`` / ``HomeLatestTimeline``)::
       entry.content.items[].item.itemContent...           conversation modules
       result.__typename == "TweetWithVisibilityResults"   the tweet is under .tweet
       legacy.retweeted_status_result.result               a retweet shows the retweeted tweet
+      result.note_tweet.note_tweet_results.result         a long post: full ``text`` with its own
+                                                          ``entity_set`` and ``richtext.richtext_tags``
+      result.quoted_status_result.result                  the quoted post, shown inside the card
 
 Promoted entries (``itemContent.promotedMetadata``, entry ids starting with ``promoted``) are
 skipped. Anything of another shape is skipped and left as it is; nothing here raises on odd JSON.
@@ -27,7 +30,14 @@ stretch between entities (links, mentions, hashtags) as one text node and hides 
   trailing media link stays hidden.
 
 ``FeedPost.body`` is the decoded visible range (what the user reads, without the hidden reply
-prefix and media link). Long-form ``note_tweet`` text and quoted tweets are not edited.
+prefix and media link). For a long post it is the ``note_tweet`` text, which X's client shows in
+place of the truncated ``full_text``; an edit is written to both (the note with its own entity
+ranges and rich-text ranges shifted the same way), so whichever copy a client shows carries it.
+The note text is read and written with the same ``& < >`` escaping as ``full_text``.
+
+A quoted post is its own :class:`FeedPost` (its own id) judged like any other; its edit is written
+into ``quoted_status_result.result``. The same tweet met twice (quoted and in the timeline, or
+quoted twice) is one post whose edit is written to every copy.
 """
 
 from __future__ import annotations
@@ -95,6 +105,15 @@ def _get(node: Any, *keys: str | int) -> Any:
 class _Tweet:
     post: FeedPost
     legacy_path: Path  # to the legacy dict whose text and media the user sees
+    note_path: Path | None = None  # to the long-post note result, when the tweet has one
+
+
+_NOTE = ("note_tweet", "note_tweet_results", "result")
+
+
+def _note(tweet: dict[str, Any]) -> dict[str, Any] | None:
+    note = _get(tweet, *_NOTE)
+    return note if isinstance(note, dict) and isinstance(note.get("text"), str) else None
 
 
 def _unwrap(result: Any, path: Path) -> tuple[dict[str, Any], Path] | None:
@@ -202,20 +221,41 @@ class XDocument(FeedDocument):
             _get(legacy, "retweeted_status_result", "result"), (*legacy_path, "retweeted_status_result", "result")
         )
         if inner is not None:
-            legacy, legacy_path = inner[0]["legacy"], (*inner[1], "legacy")
+            tweet, tweet_path = inner
+        self._add(tweet, tweet_path, post_id, entry_id, index)
+        quoted = _unwrap(
+            _get(tweet, "quoted_status_result", "result"), (*tweet_path, "quoted_status_result", "result")
+        )
+        if quoted is not None:  # X shows one level of quote: a quote inside a quote is not rendered
+            self._add(quoted[0], quoted[1], None, f"{entry_id}_quote", index)
+
+    def _add(self, tweet: dict[str, Any], tweet_path: Path, post_id: str | None, entry_id: str, index: int) -> None:
+        legacy = tweet["legacy"]
+        if post_id is None:
+            own = legacy.get("id_str") or tweet.get("rest_id")
+            post_id = own if isinstance(own, str) and own else f"unknown_{entry_id}_{index}"
         raw = legacy.get("full_text")
         text = x_unescape(raw) if isinstance(raw, str) else ""
         start, end = _display_range(legacy, len(text))
+        visible = text[start:end]
+        note = _note(tweet)
+        if note is not None:
+            visible = x_unescape(note["text"])
         photos = _photos(legacy)
         alts = [a if isinstance(a := p.get("ext_alt_text"), str) else "" for p in photos]
-        post = FeedPost(post_id, "", text[start:end].strip(), [p["media_url_https"] for p in photos], alts)
-        self._tweets.append(_Tweet(post, legacy_path))
+        post = FeedPost(post_id, "", visible.strip(), [p["media_url_https"] for p in photos], alts)
+        self._tweets.append(
+            _Tweet(post, (*tweet_path, "legacy"), (*tweet_path, *_NOTE) if note is not None else None)
+        )
 
     # -- rendering ---------------------------------------------------------------------------
 
     @property
     def posts(self) -> list[FeedPost]:
-        return [t.post for t in self._tweets]
+        seen: dict[str, FeedPost] = {}
+        for t in self._tweets:
+            seen.setdefault(t.post.id, t.post)
+        return list(seen.values())
 
     def render(self, edits: Mapping[str, PostEdit] | None = None, *, shift_cursor_for: str | None = None) -> str:
         todo = [
@@ -233,6 +273,9 @@ class XDocument(FeedDocument):
                 continue
             if edit.body is not None:
                 changed |= _edit_text(legacy, edit.body)
+                note = _get(tree, *tweet.note_path) if tweet.note_path is not None else None
+                if isinstance(note, dict):
+                    changed |= _edit_note(note, edit.body)
             if edit.images:
                 changed |= _edit_images(legacy, edit.images)
         return dumps(tree) if changed else self._src
@@ -268,15 +311,17 @@ class _Entity:
     start: int
     end: int
     media: bool
+    keys: tuple[str, str] | None = None  # (start key, end key); None for an ``indices`` pair
+
+    def move(self, start: int, end: int) -> None:
+        if self.keys is None:
+            self.item["indices"] = [start, end]
+        else:
+            self.item[self.keys[0]], self.item[self.keys[1]] = start, end
 
 
-def _entities(legacy: dict[str, Any], length: int) -> list[_Entity]:
+def _entities(lists: list[tuple[str, Any]], length: int) -> list[_Entity]:
     found: list[_Entity] = []
-    lists: list[tuple[str, Any]] = []
-    ents = legacy.get("entities")
-    if isinstance(ents, dict):
-        lists += list(ents.items())
-    lists.append(("media", _get(legacy, "extended_entities", "media")))
     for key, holder in lists:
         if not isinstance(holder, list):
             continue
@@ -292,13 +337,57 @@ def _entities(legacy: dict[str, Any], length: int) -> list[_Entity]:
     return found
 
 
+def _legacy_entities(legacy: dict[str, Any], length: int) -> list[_Entity]:
+    lists: list[tuple[str, Any]] = []
+    ents = legacy.get("entities")
+    if isinstance(ents, dict):
+        lists += list(ents.items())
+    lists.append(("media", _get(legacy, "extended_entities", "media")))
+    return _entities(lists, length)
+
+
+def _note_entities(note: dict[str, Any], length: int) -> list[_Entity]:
+    """Links, mentions, hashtags of a long post, and its bold/italic ranges (``from_index``/``to_index``)."""
+    ents = note.get("entity_set")
+    found = _entities(list(ents.items()) if isinstance(ents, dict) else [], length)
+    tags = _get(note, "richtext", "richtext_tags")
+    for tag in tags if isinstance(tags, list) else []:
+        a, b = _get(tag, "from_index"), _get(tag, "to_index")
+        if type(a) is int and type(b) is int and 0 <= a <= b <= length:
+            found.append(_Entity(tags, tag, a, b, False, ("from_index", "to_index")))
+    return found
+
+
 def _edit_text(legacy: dict[str, Any], edit: TextEdit) -> bool:
     raw = legacy.get("full_text")
     if not isinstance(raw, str):
         return False
     text = x_unescape(raw)
     start, end = _display_range(legacy, len(text))
-    entities = _entities(legacy, len(text))
+    done = _splice(text, start, end, _legacy_entities(legacy, len(text)), edit)
+    if done is None:
+        return False
+    legacy["full_text"] = x_escape(done[0])
+    if isinstance(legacy.get("display_text_range"), list):
+        legacy["display_text_range"] = [start, done[1]]
+    return True
+
+
+def _edit_note(note: dict[str, Any], edit: TextEdit) -> bool:
+    """The long-post copy: the whole text is shown, so the visible range is all of it."""
+    text = x_unescape(note["text"])
+    done = _splice(text, 0, len(text), _note_entities(note, len(text)), edit)
+    if done is None:
+        return False
+    note["text"] = x_escape(done[0])
+    return True
+
+
+def _splice(text: str, start: int, end: int, entities: list[_Entity], edit: TextEdit) -> tuple[str, int] | None:
+    """Apply ``edit`` to ``text[start:end]``; move, pin or drop ``entities`` in place.
+
+    Returns the new decoded text and the new end of the visible range, or None when nothing changes.
+    """
     # (segment start, segment end, replacement) in the decoded text, in order, not overlapping.
     changes: list[tuple[int, int, str]] = []
     dropped: set[int] = set()
@@ -307,7 +396,7 @@ def _edit_text(legacy: dict[str, Any], edit: TextEdit) -> bool:
             (a + start, b + start) for a, b in markers.find_ranges(text[start:end], markers.compile_spans(edit.spans))
         ]
         if not ranges:
-            return False
+            return None
         for ent in entities:
             if not ent.media and any(a < ent.end and ent.start < b for a, b in ranges):
                 dropped.add(id(ent.item))
@@ -321,11 +410,11 @@ def _edit_text(legacy: dict[str, Any], edit: TextEdit) -> bool:
             if local:
                 changes.append((seg_a, seg_b, markers.blur_ranges(text[seg_a:seg_b], local)))
         if not changes:
-            return False
+            return None
     else:
         visible = text[start:end]
         if not visible.strip():
-            return False
+            return None
         if isinstance(edit, Overlay):
             marker = (
                 markers.overlay_rewrite(edit.warning, edit.rewrite)
@@ -335,7 +424,7 @@ def _edit_text(legacy: dict[str, Any], edit: TextEdit) -> bool:
         elif isinstance(edit, Rewrite):
             marker = markers.rewrite(edit.text)
         else:
-            return False
+            return None
         changes.append((start, end, marker))
         for ent in entities:
             if not ent.media and ent.start < end and ent.end > start:
@@ -360,17 +449,17 @@ def _edit_text(legacy: dict[str, Any], edit: TextEdit) -> bool:
                 d = after
         return p + d
 
-    legacy["full_text"] = x_escape("".join(out))
-    if isinstance(legacy.get("display_text_range"), list):
-        legacy["display_text_range"] = [start, shift(end)]
     for ent in entities:
         if id(ent.item) in dropped:
             ent.holder[:] = [x for x in ent.holder if x is not ent.item]
             continue
         inside = next((b + after for a, b, after in shifts if ent.start < b and ent.end > a), None)
         # A media link inside a replaced stretch cannot point into the marker: pin it to its end.
-        ent.item["indices"] = [inside, inside] if inside is not None else [shift(ent.start), shift(ent.end)]
-    return True
+        if inside is not None:
+            ent.move(inside, inside)
+        else:
+            ent.move(shift(ent.start), shift(ent.end))
+    return "".join(out), shift(end)
 
 
 def _gaps(start: int, end: int, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -174,7 +174,8 @@ async def get_feed(request: Request) -> JSONResponse:
     url, raw = feed_body(data)
     platform = platform_for_url(url)
     if platform is None:
-        raise ApiError(400, "Unsupported platform in URL: expected a reddit.com, x.com or twitter.com request")
+        raise ApiError(400, "Unsupported platform in URL: expected a reddit.com, x.com or twitter.com request, "
+                             "a Mastodon timeline (/api/v1/timelines/...) or a Bluesky feed (/xrpc/app.bsky.feed...)")
     try:
         doc: FeedDocument = await off_loop_if_large(len(raw), parse_feed, platform, raw)
     except FeedParseError as exc:
@@ -242,7 +243,9 @@ OPENAPI_SCHEMAS: dict[str, Schema] = {
         "required": ["url", "data"],
         "properties": {
             "user_id": USER_ID,
-            "url": apidoc.string(min_len=1, description="The intercepted Reddit or X request URL."),
+            "url": apidoc.string(min_len=1, description="The intercepted request URL: Reddit or X by host, "
+                                 "Mastodon (/api/v1/timelines/home|public|tag/…|list/…) or Bluesky "
+                                 "(/xrpc/app.bsky.feed.getTimeline|getFeed|getAuthorFeed) by path on any host."),
             "data": {
                 "description": "The intercepted body, as an object or as a JSON string of one.",
                 "oneOf": [
@@ -275,7 +278,7 @@ OPENAPI_SCHEMAS: dict[str, Schema] = {
                 "description": "What was done and why: provider, calls, fallback, changed posts.",
                 "required": ["platform", "posts", "filters", "elapsed_ms"],
                 "properties": {
-                    "platform": {"type": "string", "enum": ["reddit", "x"]},
+                    "platform": {"type": "string", "enum": ["reddit", "x", "mastodon", "bluesky"]},
                     "posts": {"type": "integer"},
                     "filters": {"type": "integer"},
                     "provider": {"type": ["string", "null"]},
@@ -295,7 +298,7 @@ OPENAPI_SCHEMAS: dict[str, Schema] = {
 def openapi_paths(doc: DocContext) -> Paths:
     return {
         "/get_feed": {"post": {
-            "summary": "Moderate an intercepted Reddit or X feed body",
+            "summary": "Moderate an intercepted Reddit, X, Mastodon or Bluesky feed body",
             "description": "Returns the same body with the user's interventions applied. Moderation failures "
                            "(provider down, slow, garbage) still answer 200: local fallback or untouched posts.",
             "tags": ["feed"],

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Platform = Literal["reddit", "x"]
+Platform = Literal["reddit", "x", "mastodon", "bluesky"]
 
 
 class FeedParseError(ValueError):

@@ -50,8 +50,10 @@ from typing import Any
 
 import orjson
 
-from . import markers
-from .model import Blur, FeedDocument, FeedParseError, FeedPost, Overlay, PostEdit, Rewrite, TextEdit
+from . import jsonsplice, markers
+from .model import FeedDocument, FeedParseError, FeedPost, PostEdit, TextEdit
+from .spliced import first_by_id
+from .textsplice import Span, splice
 
 Path = tuple[str | int, ...]
 
@@ -71,15 +73,7 @@ def x_escape(text: str) -> str:
 
 
 def loads(body: str | bytes) -> Any:
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        if "exceeds" not in str(exc):
-            raise FeedParseError(f"X feed body is not JSON: {exc}") from exc
-    try:  # numbers outside orjson's range: the stdlib keeps them exactly
-        return json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise FeedParseError(f"X feed body is not JSON: {exc}") from exc
+    return jsonsplice.load(body.decode() if isinstance(body, bytes) else body, "X feed")
 
 
 def dumps(tree: Any) -> str:
@@ -252,10 +246,7 @@ class XDocument(FeedDocument):
 
     @property
     def posts(self) -> list[FeedPost]:
-        seen: dict[str, FeedPost] = {}
-        for t in self._tweets:
-            seen.setdefault(t.post.id, t.post)
-        return list(seen.values())
+        return first_by_id([t.post for t in self._tweets])
 
     def render(self, edits: Mapping[str, PostEdit] | None = None, *, shift_cursor_for: str | None = None) -> str:
         todo = [
@@ -304,24 +295,8 @@ def _defang_tree(tree: Any) -> bool:
     return bool(hits)
 
 
-@dataclass(slots=True)
-class _Entity:
-    holder: list[Any]
-    item: dict[str, Any]
-    start: int
-    end: int
-    media: bool
-    keys: tuple[str, str] | None = None  # (start key, end key); None for an ``indices`` pair
-
-    def move(self, start: int, end: int) -> None:
-        if self.keys is None:
-            self.item["indices"] = [start, end]
-        else:
-            self.item[self.keys[0]], self.item[self.keys[1]] = start, end
-
-
-def _entities(lists: list[tuple[str, Any]], length: int) -> list[_Entity]:
-    found: list[_Entity] = []
+def _entities(lists: list[tuple[str, Any]], length: int) -> list[Span]:
+    found: list[Span] = []
     for key, holder in lists:
         if not isinstance(holder, list):
             continue
@@ -333,11 +308,11 @@ def _entities(lists: list[tuple[str, Any]], length: int) -> list[_Entity]:
                 and all(type(v) is int for v in idx)
                 and 0 <= idx[0] <= idx[1] <= length
             ):
-                found.append(_Entity(holder, item, idx[0], idx[1], key == "media"))
+                found.append(Span(holder, item, idx[0], idx[1], key == "media"))
     return found
 
 
-def _legacy_entities(legacy: dict[str, Any], length: int) -> list[_Entity]:
+def _legacy_entities(legacy: dict[str, Any], length: int) -> list[Span]:
     lists: list[tuple[str, Any]] = []
     ents = legacy.get("entities")
     if isinstance(ents, dict):
@@ -346,7 +321,7 @@ def _legacy_entities(legacy: dict[str, Any], length: int) -> list[_Entity]:
     return _entities(lists, length)
 
 
-def _note_entities(note: dict[str, Any], length: int) -> list[_Entity]:
+def _note_entities(note: dict[str, Any], length: int) -> list[Span]:
     """Links, mentions, hashtags of a long post, and its bold/italic ranges (``from_index``/``to_index``)."""
     ents = note.get("entity_set")
     found = _entities(list(ents.items()) if isinstance(ents, dict) else [], length)
@@ -354,7 +329,7 @@ def _note_entities(note: dict[str, Any], length: int) -> list[_Entity]:
     for tag in tags if isinstance(tags, list) else []:
         a, b = _get(tag, "from_index"), _get(tag, "to_index")
         if type(a) is int and type(b) is int and 0 <= a <= b <= length:
-            found.append(_Entity(tags, tag, a, b, False, ("from_index", "to_index")))
+            found.append(Span(tags, tag, a, b, False, ("from_index", "to_index")))
     return found
 
 
@@ -364,7 +339,7 @@ def _edit_text(legacy: dict[str, Any], edit: TextEdit) -> bool:
         return False
     text = x_unescape(raw)
     start, end = _display_range(legacy, len(text))
-    done = _splice(text, start, end, _legacy_entities(legacy, len(text)), edit)
+    done = splice(text, start, end, _legacy_entities(legacy, len(text)), edit)
     if done is None:
         return False
     legacy["full_text"] = x_escape(done[0])
@@ -376,103 +351,11 @@ def _edit_text(legacy: dict[str, Any], edit: TextEdit) -> bool:
 def _edit_note(note: dict[str, Any], edit: TextEdit) -> bool:
     """The long-post copy: the whole text is shown, so the visible range is all of it."""
     text = x_unescape(note["text"])
-    done = _splice(text, 0, len(text), _note_entities(note, len(text)), edit)
+    done = splice(text, 0, len(text), _note_entities(note, len(text)), edit)
     if done is None:
         return False
     note["text"] = x_escape(done[0])
     return True
-
-
-def _splice(text: str, start: int, end: int, entities: list[_Entity], edit: TextEdit) -> tuple[str, int] | None:
-    """Apply ``edit`` to ``text[start:end]``; move, pin or drop ``entities`` in place.
-
-    Returns the new decoded text and the new end of the visible range, or None when nothing changes.
-    """
-    # (segment start, segment end, replacement) in the decoded text, in order, not overlapping.
-    changes: list[tuple[int, int, str]] = []
-    dropped: set[int] = set()
-    if isinstance(edit, Blur):
-        ranges = [
-            (a + start, b + start) for a, b in markers.find_ranges(text[start:end], markers.compile_spans(edit.spans))
-        ]
-        if not ranges:
-            return None
-        for ent in entities:
-            if not ent.media and any(a < ent.end and ent.start < b for a, b in ranges):
-                dropped.add(id(ent.item))
-        kept = sorted(
-            (max(e.start, start), min(e.end, end))
-            for e in entities
-            if id(e.item) not in dropped and e.start < end and e.end > start
-        )
-        for seg_a, seg_b in _gaps(start, end, kept):
-            local = [(a - seg_a, b - seg_a) for a, b in ranges if seg_a <= a and b <= seg_b]
-            if local:
-                changes.append((seg_a, seg_b, markers.blur_ranges(text[seg_a:seg_b], local)))
-        if not changes:
-            return None
-    else:
-        visible = text[start:end]
-        if not visible.strip():
-            return None
-        if isinstance(edit, Overlay):
-            marker = (
-                markers.overlay_rewrite(edit.warning, edit.rewrite)
-                if edit.rewrite is not None
-                else markers.overlay(edit.warning, visible)
-            )
-        elif isinstance(edit, Rewrite):
-            marker = markers.rewrite(edit.text)
-        else:
-            return None
-        changes.append((start, end, marker))
-        for ent in entities:
-            if not ent.media and ent.start < end and ent.end > start:
-                dropped.add(id(ent.item))
-
-    out: list[str] = []
-    pos = 0
-    shifts: list[tuple[int, int, int]] = []  # (old start, old end, delta after old end)
-    delta = 0
-    for a, b, new in changes:
-        out.append(text[pos:a])
-        out.append(new)
-        pos = b
-        delta += len(new) - (b - a)
-        shifts.append((a, b, delta))
-    out.append(text[pos:])
-
-    def shift(p: int) -> int:
-        d = 0
-        for _, b, after in shifts:
-            if p >= b:
-                d = after
-        return p + d
-
-    for ent in entities:
-        if id(ent.item) in dropped:
-            ent.holder[:] = [x for x in ent.holder if x is not ent.item]
-            continue
-        inside = next((b + after for a, b, after in shifts if ent.start < b and ent.end > a), None)
-        # A media link inside a replaced stretch cannot point into the marker: pin it to its end.
-        if inside is not None:
-            ent.move(inside, inside)
-        else:
-            ent.move(shift(ent.start), shift(ent.end))
-    return "".join(out), shift(end)
-
-
-def _gaps(start: int, end: int, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The stretches of ``[start, end)`` not covered by the sorted ranges in ``taken``."""
-    gaps: list[tuple[int, int]] = []
-    cur = start
-    for a, b in taken:
-        if a > cur:
-            gaps.append((cur, a))
-        cur = max(cur, b)
-    if cur < end:
-        gaps.append((cur, end))
-    return gaps
 
 
 def _edit_images(legacy: dict[str, Any], images: Mapping[str, Mapping[str, Any]]) -> bool:

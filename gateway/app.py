@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
-from gateway import feed, filters, health, images, metrics, openapi
+from gateway import feed, filters, health, images, metrics, moderate, openapi
 from gateway.chat import routes as chat
 from gateway.chat.factory import make_chat_engine
 from gateway.completions import CompletionWatcher
@@ -46,6 +46,7 @@ def routes() -> list[BaseRoute]:
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/metrics", metrics.metrics_endpoint, methods=["GET"]),
         Route("/get_feed", feed.get_feed, methods=["POST"]),
+        Route("/v1/moderate", moderate.moderate, methods=["POST"]),
         Route("/filters", filters.list_filters, methods=["GET"]),
         Route("/filters", filters.create_filter, methods=["POST"]),
         Route("/filters/{filter_id}", filters.update_filter, methods=["PUT"]),

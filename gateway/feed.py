@@ -9,7 +9,6 @@ When anything goes wrong with moderation the feed still comes back, untouched wh
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -19,24 +18,17 @@ import anyio
 import orjson
 from starlette.requests import Request
 
-from gateway import apidoc, metrics
+from gateway import apidoc
 from gateway.apidoc import OBJECT, USER_ID, DocContext, Paths, Schema
 from gateway.auth import authorised_user
-from gateway.feed_judge import FeedJudge
-from gateway.feeds import FeedDocument, FeedParseError, FeedPost, PostEdit, parse_feed, platform_for_url
-from gateway.image_jobs import ImageQueue
-from gateway.inline_results import complete_inline
+from gateway.feeds import FeedDocument, FeedParseError, PostEdit, parse_feed, platform_for_url
 from gateway.inputs import read_json_object
-from gateway.policy import PostPlan, plan_post
+from gateway.page_moderation import moderate_page
 from gateway.responses import ApiError, JSONResponse
-from shared.imagejobs import ImageJob
-from shared.models import Filter
-from shared.moderation.types import Post
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-MAX_IMAGES_PER_POST = 4
 # Parsing and rendering are pure CPU work: a few ms for a normal page, but large bodies would stall
 # every other request on this event loop, so those go to a worker thread.
 LARGE_BODY_CHARS = 256 * 1024
@@ -52,7 +44,6 @@ def render(doc: FeedDocument, edits: dict[str, PostEdit], url: str) -> str:
     return doc.render(edits, shift_cursor_for=url)
 
 
-IMAGE_QUEUE_CONCURRENCY = 16
 
 
 def feed_body(data: dict[str, Any]) -> tuple[str, str]:
@@ -79,94 +70,6 @@ def feed_body(data: dict[str, Any]) -> tuple[str, str]:
     return url, response
 
 
-def as_post(feed_post: FeedPost) -> Post:
-    return Post(
-        id=feed_post.id,
-        title=feed_post.title,
-        body=feed_post.body,
-        image_alt=" ".join(a for a in feed_post.image_alts if a),
-        has_image=bool(feed_post.image_urls),
-    )
-
-
-# Filter metadata keys (docs/protocol.md §2) and the worker option each one sets.
-METADATA_OPTIONS = {
-    "blur_radius": "radius",
-    "occlusion_color": "color",
-    "shrink_factor": "factor",
-    "warning_text": "warning_text",
-    "replacement_object": "replacement_object",
-    "style": "style",
-}
-
-
-def job_options(filter_: Filter, image_filters: list[str]) -> tuple[tuple[str, Any], ...]:
-    metadata = filter_.filter_metadata
-    options: dict[str, Any] = {option: metadata[key] for key, option in METADATA_OPTIONS.items() if key in metadata}
-    # With a vision provider the worker judges the image against all of the user's image filters in
-    # one call (the verdicts are cached per filter, so later jobs for the same picture ask nothing).
-    options["image_filters"] = image_filters
-    return tuple(sorted(options.items()))
-
-
-async def image_configs(
-    queue: ImageQueue, user_id: str, post: FeedPost, plan: PostPlan, context: str, image_filters: list[str],
-    limit: asyncio.Semaphore,
-) -> dict[str, dict[str, Any]]:
-    """Queue (or find) the image job of each image of a matching post; the marker config per URL."""
-    chosen = plan.image_filter
-    assert chosen is not None and plan.image_intervention is not None
-    filter_text = chosen.filter_text
-    configs: dict[str, dict[str, Any]] = {}
-
-    async def one(url: str) -> None:
-        job = ImageJob(
-            image_url=url,
-            filters=(filter_text,),
-            intervention=plan.image_intervention or "blur",
-            filter_text=filter_text,
-            intensity=chosen.intensity,
-            options=job_options(chosen, image_filters),
-            context_text=context,
-        )
-        async with limit:
-            outcome = await queue.request(user_id, job)
-        metrics.image_jobs.labels(outcome.state).inc()
-        # "filters" is exactly what the extension will poll and wait with (docs/protocol.md §3.2, §4).
-        base = {"type": "edit_to_replace", "filters": [filter_text], "best_filter_name": filter_text,
-                "intervention": job.intervention}
-        if outcome.state == "done" and outcome.result is not None:
-            configs[url] = {**base, "status": "COMPLETED", "processedUrl": outcome.result["url"]}
-        else:
-            configs[url] = {**base, "status": "DEFERRED"}
-
-    await asyncio.gather(*(one(u) for u in post.image_urls[:MAX_IMAGES_PER_POST]))
-    return configs
-
-
-async def queue_images(
-    queue: ImageQueue, user_id: str, posts: list[FeedPost], plans: dict[str, PostPlan], image_filters: list[str]
-) -> dict[str, dict[str, dict[str, Any]]]:
-    """Image marker configs by post id, for the posts whose plan has an image intervention.
-    A post whose jobs cannot be queued keeps its images untouched (logged), never fails the feed."""
-    limit = asyncio.Semaphore(IMAGE_QUEUE_CONCURRENCY)
-    tasks: dict[str, asyncio.Task[dict[str, dict[str, Any]]]] = {}
-    for post in posts:
-        plan = plans.get(post.id)
-        if plan is not None and plan.image_filter is not None:
-            context = " ".join(x for x in (post.title, post.body, *post.image_alts) if x)
-            tasks[post.id] = asyncio.create_task(
-                image_configs(queue, user_id, post, plan, context, image_filters, limit)
-            )
-    results: dict[str, dict[str, dict[str, Any]]] = {}
-    for post_id, outcome in zip(tasks, await asyncio.gather(*tasks.values(), return_exceptions=True), strict=True):
-        if isinstance(outcome, BaseException):
-            log.warning("could not queue images of post %s: %s", post_id, outcome)
-        else:
-            results[post_id] = outcome
-    return results
-
-
 async def get_feed(request: Request) -> JSONResponse:
     started = time.perf_counter()
     data = await read_json_object(request, request.app.state.settings.max_body_bytes)
@@ -181,33 +84,14 @@ async def get_feed(request: Request) -> JSONResponse:
     except FeedParseError as exc:
         raise ApiError(400, f"feed body is not a {platform} feed: {exc}") from exc
 
-    filters: list[Filter] = await request.app.state.filters.list_active(user_id)
     feed_posts = doc.posts
-    report: dict[str, Any] = {"platform": platform, "posts": len(feed_posts), "filters": len(filters)}
-    if not filters or not feed_posts:
+    page = await moderate_page(request.app.state, user_id, feed_posts, started)
+    report: dict[str, Any] = {"platform": platform, "posts": len(feed_posts), "filters": len(page.filters)}
+    if page.judgement is None:
         report.update(provider=None, provider_calls=0, elapsed_ms=round((time.perf_counter() - started) * 1000, 2))
         body = await off_loop_if_large(len(raw), render, doc, {}, url)
         return JSONResponse({"status": "success", "feed": {"response": body}, "moderation": report})
-
-    judge: FeedJudge = request.app.state.judge
-    judgement = await judge.judge_page([as_post(p) for p in feed_posts], filters)
-    metrics.provider_calls.labels(judgement.provider).inc(judgement.provider_calls)
-    metrics.posts_judged.labels("cache").inc(judgement.cached)
-    metrics.posts_judged.labels("provider").inc(len(feed_posts) - judgement.cached)
-    if judgement.fallback:
-        metrics.provider_fallbacks.inc()
-    by_id = {f.id: f for f in filters}
-    plans = {
-        post.id: plan_post(verdict, by_id, can_rewrite=judge.provider.can_rewrite, has_images=bool(post.image_urls))
-        for post in feed_posts
-        if (verdict := judgement.verdicts.get(post.id)) is not None and verdict.matches
-    }
-    image_filters = [f.filter_text for f in filters if f.applies_to_images()]
-    images = await queue_images(request.app.state.image_queue, user_id, feed_posts, plans, image_filters)
-    settings = request.app.state.settings
-    inline_wait = min(settings.feed_inline_wait_seconds,
-                      settings.feed_time_budget_seconds - (time.perf_counter() - started))
-    inline = await complete_inline(request.app.state.completions, request.app.state.image_queue, images, inline_wait)
+    judgement, plans, images, inline = page.judgement, page.plans, page.images, page.inline
     edits: dict[str, PostEdit] = {}
     post_reports: list[dict[str, Any]] = []
     for post_id, plan in plans.items():

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse
 from starlette.staticfiles import StaticFiles
 
-from gateway import apidoc, feed, filters, health, images, metrics
+from gateway import apidoc, feed, filters, health, images, metrics, moderate
 from gateway.apidoc import HTML, OBJECT, DocContext, Paths, Schema
 from gateway.chat import routes as chat
 from gateway.responses import JSONResponse
@@ -56,7 +56,8 @@ def openapi_paths(doc: DocContext) -> Paths:
 
 # The modules whose operations make up the document, in the document's order (this one serves /docs).
 ROUTE_MODULES: tuple[ModuleType, ...] = (
-    health, metrics, sys.modules[__name__], feed, filters, chat, images, viewer_pages, viewer_status, viewer_samples,
+    health, metrics, sys.modules[__name__], feed, moderate, filters, chat, images, viewer_pages, viewer_status,
+    viewer_samples,
 )
 
 

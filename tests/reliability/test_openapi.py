@@ -92,6 +92,10 @@ def test_documented_bounds_are_the_shared_limits() -> None:
     assert bounds[("filter_text", "maxLength")] == {limits.MAX_FILTER_TEXT_CHARS}
     assert bounds[("message", "maxLength")] == {limits.MAX_MESSAGE_CHARS}
     assert bounds[("seed", "maximum")] == {limits.MAX_SAMPLE_SEED}
+    assert bounds[("posts", "maxItems")] == {limits.MAX_MODERATE_POSTS}
+    assert bounds[("text", "maxLength")] == {limits.MAX_POST_TEXT_CHARS}
+    assert bounds[("alt", "maxLength")] == {limits.MAX_ALT_TEXT_CHARS}
+    assert bounds[("language", "maxLength")] == {limits.MAX_LANGUAGE_CHARS}
 
 
 def test_the_document_is_valid_openapi_3_1() -> None:

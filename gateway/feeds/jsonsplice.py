@@ -190,12 +190,13 @@ def changes_for(src: str, spans: dict[Path, tuple[int, int]], values: dict[Path,
 
 
 def defang_changes(src: str, spans: dict[Path, tuple[int, int]], skip: set[Path]) -> list[tuple[int, int, str]]:
-    """Rewrites of every string value (outside ``skip``) holding something the extension would take
-    for a marker token; :func:`markers.defang` keeps the length in code points."""
+    """Rewrites of every string value (outside ``skip`` and the subtrees of ``skip``) holding something
+    the extension would take for a marker token; :func:`markers.defang` keeps the length in code points."""
     changes: list[tuple[int, int, str]] = []
     encode = encoder_for(src)
+    inside = under(skip) if skip else None
     for path, (start, end) in spans.items():
-        if path in skip or src[start] != '"':
+        if src[start] != '"' or (inside is not None and inside(path)):
             continue
         token = src[start:end]
         if not markers.contains_token(token) and "\\u00" not in token:

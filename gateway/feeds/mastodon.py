@@ -42,7 +42,8 @@ from .spliced import SplicedDocument, get_path
 
 Path = jsonsplice.Path
 
-_BREAK_RE = re.compile(r"<br\s*/?>|</p>\s*<p[^>]*>", re.I)
+_BREAK_RE = re.compile(r"<br\s*/?>", re.I)
+_PARAGRAPH_RE = re.compile(r"</p>\s*<p[^>]*>", re.I)
 _TAG_RE = re.compile(r"<[^>]*>")
 _ALLOWED_MEDIA_SCHEMES = ("https://",)
 CW_JOIN = " \u00b7 "  # warning · author's own CW
@@ -50,7 +51,8 @@ CW_JOIN = " \u00b7 "  # warning · author's own CW
 
 def content_text(content: str) -> str:
     """What the reader sees of ``content``: paragraphs and line breaks as newlines, tags dropped."""
-    return html.unescape(_TAG_RE.sub("", _BREAK_RE.sub("\n", content))).strip()
+    text = _PARAGRAPH_RE.sub("\n\n", _BREAK_RE.sub("\n", content))
+    return html.unescape(_TAG_RE.sub("", text)).strip()
 
 
 @dataclass(slots=True)

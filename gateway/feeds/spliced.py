@@ -6,7 +6,7 @@ from abc import abstractmethod
 from collections.abc import Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
-from . import jsonsplice
+from . import jsonsplice, markers
 from .model import FeedDocument, FeedPost, PostEdit
 
 Path = jsonsplice.Path
@@ -65,7 +65,19 @@ class SplicedDocument(FeedDocument, Generic[L]):
         values: dict[Path, Any] = {}
         for item, edit in todo:
             values.update(self._values(item, edit))
+        if foreign:  # containers we re-encode (facets, labels) carry their strings over: defang those too
+            values = {p: _defanged(v) if isinstance(v, dict | list) else v for p, v in values.items()}
         changes = jsonsplice.changes_for(self._src, spans, values)
         if foreign:
             changes += jsonsplice.defang_changes(self._src, spans, skip=set(values))
         return jsonsplice.splice(self._src, changes) if changes else self._src
+
+
+def _defanged(value: Any) -> Any:
+    if isinstance(value, str):
+        return markers.defang(value)
+    if isinstance(value, list):
+        return [_defanged(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _defanged(v) for k, v in value.items()}
+    return value

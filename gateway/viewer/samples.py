@@ -1,6 +1,6 @@
 """Bundled sample feeds for the viewer, and the images they show.
 
-``GET /viewer/samples/{reddit|x}?seed=N`` answers ``{platform, url, body, seed, posts}``: a realistic
+``GET /viewer/samples/{reddit|x|mastodon|bluesky}?seed=N`` answers ``{platform, url, body, seed, posts}``: a realistic
 25-post page from :mod:`gateway.viewer.samplegen`, with ``url`` the request URL the extension would
 have intercepted. The generator's image URLs point at public hosts (preview.redd.it, pbs.twimg.com);
 here they are rewritten to ``/viewer/sample-image/<name>.jpg`` on this gateway, which draws a
@@ -19,6 +19,7 @@ import hashlib
 import io
 import math
 import re
+from collections.abc import Callable
 
 from PIL import Image, ImageDraw, ImageFont
 from starlette.concurrency import run_in_threadpool
@@ -28,7 +29,8 @@ from starlette.responses import Response
 from gateway import apidoc
 from gateway.apidoc import DocContext, Paths, Schema, ref
 from gateway.responses import ApiError, JSONResponse
-from gateway.viewer.samplegen import reddit_page, x_timeline
+from gateway.viewer.fedisamples import bluesky_timeline, mastodon_timeline
+from gateway.viewer.samplegen import GeneratedFeed, reddit_page, x_timeline
 from shared.config import Settings
 from shared.limits import MAX_SAMPLE_SEED
 
@@ -36,11 +38,17 @@ POSTS = 25
 REQUEST_URLS = {
     "reddit": "https://www.reddit.com/svc/shreddit/feeds/home-feed?after=dDNfZ2VuMDI0&t=DAY",
     "x": "https://x.com/i/api/graphql/abc123/HomeLatestTimeline?variables=%7B%7D",
+    "mastodon": "https://mastodon.social/api/v1/timelines/home?limit=25",
+    "bluesky": "https://bsky.social/xrpc/app.bsky.feed.getTimeline?limit=25",
+}
+GENERATORS: dict[str, Callable[..., GeneratedFeed]] = {
+    "reddit": reddit_page, "x": x_timeline, "mastodon": mastodon_timeline, "bluesky": bluesky_timeline,
 }
 IMAGE_SIZE = (480, 320)
 
 _PUBLIC_MEDIA = re.compile(
-    r"https://(?:preview\.redd\.it|i\.redd\.it|pbs\.twimg\.com)/([^\s\"'<>?#\\]+)(?:\?[^\s\"'<>#\\]*)?"
+    r"https://(?:preview\.redd\.it|i\.redd\.it|pbs\.twimg\.com|files\.mastodon\.social|cdn\.bsky\.app)"
+    r"/([^\s\"'<>?#\\]+)(?:\?[^\s\"'<>#\\]*)?"
 )
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _NAME = re.compile(r"^([A-Za-z0-9_-]{1,80})\.jpg$")
@@ -58,7 +66,7 @@ def localise_images(body: str, base_url: str, seed: int) -> str:
 
 
 def sample_body(platform: str, seed: int, base_url: str) -> str:
-    feed = reddit_page(POSTS, seed=seed) if platform == "reddit" else x_timeline(POSTS, seed=seed)
+    feed = GENERATORS[platform](POSTS, seed=seed)
     return localise_images(feed.body, base_url, seed)
 
 
@@ -76,7 +84,7 @@ def _seed(request: Request) -> int:
 async def sample(request: Request) -> JSONResponse:
     platform = request.path_params["platform"]
     if platform not in REQUEST_URLS:
-        raise ApiError(404, "no such sample: use reddit or x")
+        raise ApiError(404, "no such sample: use reddit, x, mastodon or bluesky")
     seed = _seed(request)
     settings: Settings = request.app.state.settings
     body = await run_in_threadpool(sample_body, platform, seed, settings.public_gateway_url)
@@ -140,7 +148,7 @@ OPENAPI_SCHEMAS: dict[str, Schema] = {
         "type": "object",
         "required": ["platform", "url", "body", "seed", "posts"],
         "properties": {
-            "platform": {"type": "string", "enum": ["reddit", "x"]},
+            "platform": {"type": "string", "enum": list(REQUEST_URLS)},
             "url": {"type": "string"},
             "body": {"type": "string"},
             "seed": {"type": "integer"},
@@ -155,7 +163,7 @@ def openapi_paths(doc: DocContext) -> Paths:
         "/viewer/samples/{platform}": {"get": {
             "summary": f"A bundled {POSTS}-post sample feed", "tags": ["viewer"],
             "parameters": [
-                apidoc.path_param("platform", {"type": "string", "enum": ["reddit", "x"]}),
+                apidoc.path_param("platform", {"type": "string", "enum": list(REQUEST_URLS)}),
                 apidoc.query("seed", {"type": "integer", "minimum": 0, "maximum": MAX_SAMPLE_SEED}, required=False),
             ],
             "responses": {"200": apidoc.json_body(ref("ViewerSample"), "The sample."), **apidoc.errors(404, 422)},

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from devtools.redis_server import EmbeddedRedis
+from gateway.viewer.fedisamples import bluesky_timeline, mastodon_timeline
 from gateway.viewer.samplegen import reddit_page, x_timeline
 from tests.harness import Proc
 from tests.reliability import procs
@@ -224,16 +225,26 @@ X_PATHS = paths_of(X_BASE)
 REDDIT_BASE = reddit_page(6, seed=5).body
 
 
+MASTODON_BASE = json.loads(mastodon_timeline(6, seed=5).body)
+BLUESKY_BASE = json.loads(bluesky_timeline(6, seed=5).body)
+MASTODON_URL = "https://mastodon.example/api/v1/timelines/home"
+BLUESKY_URL = "https://bsky.example/xrpc/app.bsky.feed.getTimeline"
+
+
 @st.composite
-def mutated_x(draw: st.DrawFn) -> str:
-    doc = X_BASE
+def mutated_json(draw: st.DrawFn, base: Any, paths: list[tuple[Any, ...]]) -> str:
+    doc = base
     for _ in range(draw(st.integers(1, 4))):
-        path = draw(st.sampled_from(X_PATHS))
+        path = draw(st.sampled_from(paths))
         try:
             doc = replaced(doc, path, draw(JSON_ANY))
         except (KeyError, IndexError, TypeError):
             continue
-    return json.dumps(doc)
+    return json.dumps(doc, ensure_ascii=draw(st.booleans()))
+
+
+def mutated_x() -> st.SearchStrategy[str]:
+    return mutated_json(X_BASE, X_PATHS)
 
 
 @st.composite
@@ -278,9 +289,21 @@ def test_feeds_of_unexpected_shapes_never_5xx(hostile_gateway: tuple[Proc, str])
     def reddit_shapes(body: str) -> None:
         check(REDDIT_URL, body)
 
+    @settings(max_examples=scale(40, 600), **common)
+    @given(body=mutated_json(MASTODON_BASE, paths_of(MASTODON_BASE)))
+    def mastodon_shapes(body: str) -> None:
+        check(MASTODON_URL, body)
+
+    @settings(max_examples=scale(40, 600), **common)
+    @given(body=mutated_json(BLUESKY_BASE, paths_of(BLUESKY_BASE)))
+    def bluesky_shapes(body: str) -> None:
+        check(BLUESKY_URL, body)
+
     try:
         x_shapes()
         reddit_shapes()
+        mastodon_shapes()
+        bluesky_shapes()
     finally:
         client.close()
         record("hostile_feed_shapes_property", requests=sum(statuses.values()),

@@ -75,7 +75,7 @@ def test_posts_read_boosts_as_the_boosted_status() -> None:
     body = rails([status("1", "<p>Hello<br>world</p><p>again</p>"), status("2", "", reblog=boosted)])
     posts = parse_feed("mastodon", body).posts
     assert [(p.id, p.title, p.body) for p in posts] == [
-        ("1", "", "Hello\nworld\nagain"),
+        ("1", "", "Hello\nworld\n\nagain"),
         ("20", "CW: news", "The boosted & original"),
     ]
     assert posts[1].image_urls == ["https://files.example/a.jpg"] and posts[1].image_alts == ["a tank"]

@@ -24,12 +24,15 @@ import httpx
 from openai import AsyncOpenAI
 
 from devtools.redis_server import EmbeddedRedis
+from gateway.viewer.fedisamples import bluesky_timeline, mastodon_timeline
 from gateway.viewer.samplegen import reddit_page, x_timeline
 from tests.fakes.openai_server import FakeOpenAI
 from tests.harness import start_gateway
 
 REDDIT_URL = "https://www.reddit.com/svc/shreddit/feeds/home-feed?after=x"
 X_URL = "https://x.com/i/api/graphql/q/HomeTimeline"
+MASTODON_URL = "https://mastodon.social/api/v1/timelines/home"
+BLUESKY_URL = "https://bsky.social/xrpc/app.bsky.feed.getTimeline"
 FILTERS = [("spiders", 2, "all"), ("war and civilian casualties", 3, "text"), ("pregnancy announcements", 4, "all")]
 
 
@@ -61,6 +64,12 @@ def get_feed(client: httpx.Client, user: str, url: str, body: str) -> tuple[floa
     elapsed = time.perf_counter() - started
     r.raise_for_status()
     return elapsed, r.json()
+
+
+def moderate(client: httpx.Client, user: str, posts: list[dict[str, str]]) -> float:
+    started = time.perf_counter()
+    client.post("/v1/moderate", json={"user_id": user, "posts": posts}).raise_for_status()
+    return time.perf_counter() - started
 
 
 def run(delay: float, samples: int) -> None:
@@ -103,12 +112,19 @@ def run(delay: float, samples: int) -> None:
                       f"{cached_s / ours_s:>7.3f}x")
 
                 print(f"\ngateway time for a cached 25-post page ({samples} requests each)")
-                print(f"{'page':<8} {'p50 ms':>8} {'p99 ms':>8}")
+                print(f"{'page':<10} {'p50 ms':>8} {'p99 ms':>8}")
                 for name, url, body in (("reddit", REDDIT_URL, page.body),
-                                        ("x", X_URL, x_timeline(25, seed=12).body)):
+                                        ("x", X_URL, x_timeline(25, seed=12).body),
+                                        ("mastodon", MASTODON_URL, mastodon_timeline(25, seed=12).body),
+                                        ("bluesky", BLUESKY_URL, bluesky_timeline(25, seed=12).body)):
                     get_feed(client, user, url, body)  # warm the verdict cache
                     times = [get_feed(client, user, url, body)[0] * 1000 for _ in range(samples)]
-                    print(f"{name:<8} {statistics.median(times):>8.2f} {pct(times, 0.99):>8.2f}")
+                    print(f"{name:<10} {statistics.median(times):>8.2f} {pct(times, 0.99):>8.2f}")
+                sample = mastodon_timeline(25, seed=12).expected
+                posts = [{"id": p.id, "title": p.title, "text": p.body} for p in sample]
+                moderate(client, user, posts)  # warm the verdict cache
+                times = [moderate(client, user, posts) * 1000 for _ in range(samples)]
+                print(f"{'/v1/moderate':<10} {statistics.median(times):>8.2f} {pct(times, 0.99):>8.2f}")
                 del report
         finally:
             gw.stop()

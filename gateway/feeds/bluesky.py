@@ -111,7 +111,8 @@ class BlueskyDocument(SplicedDocument[_Post]):
         text = record.get("text") if isinstance(record, dict) else None
         uri = view.get("uri")
         post_id = uri if isinstance(uri, str) and uri else "unknown_" + "_".join(map(str, path))
-        pictures = [i for i in _image_list(get_path(self._tree, images)) if _https(i.get("fullsize"))] if images else []
+        listed = _image_list(get_path(self._tree, images)) if images else []
+        pictures = [i for i in listed if _web_url(i.get("fullsize"))]
         self._items.append(_Post(
             FeedPost(
                 post_id,
@@ -142,6 +143,10 @@ class BlueskyDocument(SplicedDocument[_Post]):
             if labels is not None:
                 values[(*item.view, "labels")] = labels
         return values
+
+
+def _web_url(url: object) -> bool:
+    return isinstance(url, str) and url.startswith(("https://", "http://"))
 
 
 def _https(url: object) -> bool:

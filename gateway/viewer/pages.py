@@ -118,7 +118,7 @@ async def config(request: Request) -> JSONResponse:
         "auth_mode": settings.auth_mode,
         "public_gateway_url": settings.public_gateway_url.rstrip("/"),
         "public_notifier_url": settings.public_notifier_url.rstrip("/"),
-        "samples": ["reddit", "x"],
+        "samples": ["reddit", "x", "mastodon", "bluesky"],
         **sample_fetch_status(settings),
     })
 

@@ -13,6 +13,8 @@
  * textContent, so "<img onerror=...>" in a post is shown as text, exactly as the extension shows it.
  */
 
+import { extractBluesky, extractMastodon, fediPlatformForUrl } from "./fedirender.js";
+
 const START_RE = /__(BLUR|OVERLAY|REWRITE)_START__/g;
 const LINE_BREAK_RE = /[\n\r\u2028\u2029]/;
 const DEFAULT_WARNING = "Content filtered";
@@ -356,7 +358,7 @@ export function extractX(body) {
 
 // -- both ------------------------------------------------------------------------------------------
 
-/** "reddit", "x" or null, from the intercepted request URL (as the gateway decides). */
+/** "reddit", "x", "mastodon", "bluesky" or null, from the intercepted request URL (as the gateway decides). */
 export function platformForUrl(url) {
   let host;
   try {
@@ -367,9 +369,11 @@ export function platformForUrl(url) {
   const under = (domain) => host === domain || host.endsWith("." + domain);
   if (under("reddit.com")) return "reddit";
   if (under("x.com") || under("twitter.com")) return "x";
-  return null;
+  return fediPlatformForUrl(url);
 }
 
 export function extractFeed(platform, body) {
+  if (platform === "mastodon") return extractMastodon(body);
+  if (platform === "bluesky") return extractBluesky(body);
   return platform === "reddit" ? extractReddit(body) : extractX(body);
 }

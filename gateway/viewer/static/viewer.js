@@ -246,7 +246,8 @@ async function loadSample(platform) {
   const seed = Number($("seed").value) || 0;
   try {
     const sample = await api("GET", `/viewer/samples/${platform}?${q({ seed })}`);
-    state.feed = { platform, url: sample.url, body: sample.body, label: `${platform === "x" ? "X" : "Reddit"} sample, seed ${seed}` };
+    const names = { x: "X", reddit: "Reddit", mastodon: "Mastodon", bluesky: "Bluesky" };
+    state.feed = { platform, url: sample.url, body: sample.body, label: `${names[platform] || platform} sample, seed ${seed}` };
     showError("feed-error", null);
   } catch (err) {
     showError("feed-error", err);
@@ -260,7 +261,7 @@ async function loadPasted() {
   const body = $("paste-body").value;
   const platform = platformForUrl(url);
   if (!platform) {
-    showError("feed-error", new Error("The URL must be a reddit.com, x.com or twitter.com request URL: it decides the platform."));
+    showError("feed-error", new Error("The URL must be a reddit.com, x.com or twitter.com request URL, or a Mastodon (/api/v1/timelines/…) or Bluesky (/xrpc/app.bsky.feed.get…) API URL: it decides the platform."));
     return;
   }
   if (!body.trim()) {
@@ -347,15 +348,33 @@ function card(post, { side, platform, why, generation }) {
     for (const run of post.title) appendText(title, run, { markers });
     el.append(title);
   }
+  // Mastodon's content warning: the client shows the warning and a "Show more" button over the content.
+  let body = el;
+  if (post.warning && post.warning.kind === "cw") {
+    body = h("div", { class: "cw-body", hidden: true });
+    const toggle = h("button", { type: "button", class: "cw-toggle", text: "Show more", dataset: { testid: "cw-toggle" } });
+    toggle.addEventListener("click", () => {
+      body.hidden = !body.hidden;
+      toggle.textContent = body.hidden ? "Show more" : "Show less";
+    });
+    el.append(h("div", { class: "cw", dataset: { testid: "content-warning" } }, h("span", { text: post.warning.text }), toggle), body);
+  }
   for (const paragraph of post.paragraphs) {
     const p = h("div", { class: "para" });
     for (const run of paragraph) appendText(p, run, { markers });
-    el.append(p);
+    body.append(p);
   }
   if (post.images.length) {
     const grid = h("div", { class: `media n${Math.min(post.images.length, 3)}` });
     for (const image of post.images) grid.append(imageBox(image, { side, post, generation }));
-    el.append(grid);
+    if (post.veilMedia) {
+      // Mastodon's "sensitive" and Bluesky's graphic-media label: media behind a cover the user clicks through.
+      const veil = h("button", { type: "button", class: "media-veil", dataset: { testid: "media-veil" }, text: `${post.veilMedia} · click to show` });
+      veil.addEventListener("click", () => veil.remove());
+      grid.classList.add("veiled");
+      grid.append(veil);
+    }
+    body.append(grid);
   }
   if (post.media === "video") el.append(h("div", { class: "note", text: "video post (thumbnails are not processed)" }));
   if (post.meta) el.append(h("div", { class: "card-meta", text: post.meta }));
@@ -594,6 +613,8 @@ async function main() {
   });
   $("load-reddit").addEventListener("click", () => loadSample("reddit"));
   $("load-x").addEventListener("click", () => loadSample("x"));
+  $("load-mastodon").addEventListener("click", () => loadSample("mastodon"));
+  $("load-bluesky").addEventListener("click", () => loadSample("bluesky"));
   $("remoderate").addEventListener("click", () => moderate());
   $("paste-go").addEventListener("click", () => loadPasted());
   $("only-changed").addEventListener("change", (ev) => $("feed").classList.toggle("only-changed", ev.target.checked));

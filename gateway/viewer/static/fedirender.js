@@ -8,7 +8,8 @@
  * media: null, warning: {kind: "cw"|"label", text} | null, veilMedia: string | null}.
  */
 
-function get(node, ...path) {
+/** node[path[0]][path[1]]..., undefined where the path leaves the JSON. */
+export function get(node, ...path) {
   let cur = node;
   for (const key of path) {
     if (cur === null || typeof cur !== "object") return undefined;

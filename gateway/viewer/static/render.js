@@ -13,7 +13,7 @@
  * textContent, so "<img onerror=...>" in a post is shown as text, exactly as the extension shows it.
  */
 
-import { extractBluesky, extractMastodon, fediPlatformForUrl } from "./fedirender.js";
+import { extractBluesky, extractMastodon, fediPlatformForUrl, get } from "./fedirender.js";
 
 const START_RE = /__(BLUR|OVERLAY|REWRITE)_START__/g;
 const LINE_BREAK_RE = /[\n\r\u2028\u2029]/;
@@ -252,15 +252,6 @@ const X_ENTITY = { amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'" };
 
 export function xUnescape(raw) {
   return String(raw).replace(/&(amp|lt|gt|quot|#39);/g, (_, name) => X_ENTITY[name]);
-}
-
-function get(node, ...path) {
-  let cur = node;
-  for (const key of path) {
-    if (cur === null || typeof cur !== "object") return undefined;
-    cur = cur[key];
-  }
-  return cur;
 }
 
 function unwrap(result) {

@@ -4,6 +4,7 @@ against the real process stack (gateway, worker, image host)."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -15,6 +16,7 @@ from gateway.moderate import whole_clusters
 from shared.limits import MAX_MODERATE_POSTS
 from tests.conftest import Stack
 from tests.harness import DEFAULT_PREFIX, make_test_jpeg, wait_until
+from tests.wsclient import Socket
 
 from .test_get_feed import add_filter
 
@@ -136,24 +138,31 @@ def test_whole_clusters(text: str, a: int, b: int, want: tuple[int, int]) -> Non
     assert whole_clusters(text, a, b) == want
 
 
-def test_image_job_status_and_completion(stack: Stack) -> None:
+def test_image_job_status_and_completion_on_the_socket(stack: Stack) -> None:
     stack.images.default = make_test_jpeg(seed=11)
-    url = stack.images.url(DEFAULT_PREFIX + "moderate/tank.jpg")
-    with httpx.Client(base_url=stack.gateway.url, timeout=60) as gateway:
-        uid = user()
-        add_filter(gateway, uid, "tanks", 2, "all")
-        out = moderate(
-            gateway, uid, [{"id": "t", "text": "tanks rolling in", "images": [{"url": url, "alt": "tanks"}]}]
-        )
-        [image] = out["posts"][0]["images"]
-        assert image["status"] in ("DEFERRED", "COMPLETED") and image["filters"] == ["tanks"]
-        assert image["job_id"] and image["wait_id"]
+    url = stack.images.url(DEFAULT_PREFIX + f"moderate/{uuid.uuid4().hex[:8]}.jpg")
+    uid = user()
+    socket = Socket(f"{stack.ws_base}/{uid}")
+    try:
+        time.sleep(0.2)  # attached and subscribed before the job can end
+        with httpx.Client(base_url=stack.gateway.url, timeout=60) as gateway:
+            add_filter(gateway, uid, "tanks", 2, "all")
+            posts = [{"id": "t", "text": "tanks rolling in", "images": [{"url": url, "alt": "tanks"}]}]
+            [image] = moderate(gateway, uid, posts)["posts"][0]["images"]
+            assert image["status"] in ("DEFERRED", "COMPLETED") and image["filters"] == ["tanks"]
+            assert image["job_id"] and image["wait_id"]
+            # Announced on the user's socket like a feed image's job.
+            event = socket.wait_for("image_processed", timeout=30)[0]["data"]
+            assert json.dumps(event).count(image["url"].split("/")[-1]) >= 1
 
-        def done() -> bool:
-            poll = gateway.get("/get_img_result", params={"img_url": image["url"], "filters": json.dumps(["tanks"])})
-            return poll.json()["status"] == "COMPLETED"
+            def done() -> bool:
+                poll = gateway.get(
+                    "/get_img_result", params={"img_url": image["url"], "filters": json.dumps(["tanks"])}
+                )
+                return poll.json()["status"] == "COMPLETED"
 
-        wait_until(done, 30, "image job completion")
-        again = moderate(gateway, uid, [{"id": "t", "text": "tanks rolling in", "images": [{"url": url}]}])
-        [image] = again["posts"][0]["images"]
-        assert image["status"] == "COMPLETED" and image["result_url"].startswith("http")
+            wait_until(done, 30, "image job completion")
+            [image] = moderate(gateway, uid, posts)["posts"][0]["images"]
+            assert image["status"] == "COMPLETED" and image["result_url"].startswith("http")
+    finally:
+        socket.close()

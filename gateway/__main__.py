@@ -1,12 +1,18 @@
-"""``python -m gateway``: serve the gateway with uvicorn on the configured host and port."""
+"""``python -m gateway``: serve the gateway with uvicorn on the configured host and port, in
+GATEWAY_PROCESSES processes (see shared/serving.py)."""
+
+from __future__ import annotations
+
+import socket
 
 import uvicorn
 
-from shared.config import load_settings
+from shared.config import Settings, load_settings
+from shared.serving import serve, uvicorn_speed_options
 
-if __name__ == "__main__":
-    settings = load_settings()
-    uvicorn.run(
+
+def serve_one(settings: Settings, sockets: list[socket.socket] | None) -> None:
+    config = uvicorn.Config(
         "gateway.app:create_asgi_app",
         factory=True,
         host=settings.bind_host,
@@ -14,4 +20,16 @@ if __name__ == "__main__":
         log_level=settings.log_level.lower(),
         proxy_headers=True,
         timeout_graceful_shutdown=10,
+        **uvicorn_speed_options(settings),
     )
+    uvicorn.Server(config).run(sockets=sockets)
+
+
+def main() -> None:
+    settings = load_settings()
+    serve("gateway", "gateway", settings.bind_host, settings.gateway_port, settings.gateway_processes,
+          lambda sockets: serve_one(settings, sockets))
+
+
+if __name__ == "__main__":
+    main()

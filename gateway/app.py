@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 
 import redis
@@ -28,7 +29,7 @@ from gateway.responses import ApiError, JSONResponse, error_response
 from gateway.viewer import pages as viewer_pages
 from gateway.viewer import samples as viewer_samples
 from gateway.viewer import status as viewer_status
-from shared import jobqueue, redisconn
+from shared import jobqueue, redisconn, speedups
 from shared.auth import TokenVerifier
 from shared.config import Settings, load_settings
 from shared.moderation.local import LocalMatcher
@@ -91,8 +92,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        client = redisconn.async_client(settings.require_redis_url())
-        broker = jobqueue.make_broker(settings.require_redis_url(), middleware=[])
+        client = redisconn.async_client(settings.require_redis_url(), parser=settings.redis_parser)
+        broker = jobqueue.make_broker(settings.require_redis_url(), middleware=[], parser=settings.redis_parser)
         app.state.settings = settings
         app.state.redis = client
         app.state.filters = FilterStore(client)
@@ -100,7 +101,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         provider = make_provider(settings)
         # The offline matcher stands in when a cloud provider fails or runs out of time.
         app.state.judge = FeedJudge(client, provider, LocalMatcher(), settings.feed_time_budget_seconds)
-        log.info("moderation provider: %s", provider.name)
+        log.info("gateway process %d: moderation provider %s, %s", os.getpid(), provider.name,
+                 speedups.describe_server(settings, client))
         app.state.chat = make_chat_engine(client, app.state.filters, settings)
         try:
             yield

@@ -1,12 +1,12 @@
-"""Prometheus metrics of one gateway process (served at /metrics), and the middleware that
-times requests. Queue depths are read from Redis when scraped."""
+"""Prometheus metrics of the gateway (served at /metrics, summed over its processes), and the
+middleware that times requests. Queue depths are read from Redis when scraped."""
 
 from __future__ import annotations
 
 import time
 
 import redis
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.apidoc import TEXT, DocContext, Paths, Schema
 from shared.jobqueue import CLOUD_QUEUE, LOCAL_QUEUE, NAMESPACE
+from shared.metrics_export import exposition
 
 registry = CollectorRegistry()
 
@@ -28,7 +29,9 @@ provider_fallbacks = Counter("gateway_provider_fallbacks_total", "Pages judged b
 posts_judged = Counter("gateway_posts_judged_total", "Posts judged", ["source"], registry=registry)
 image_jobs = Counter("gateway_image_jobs_total", "Image requests by outcome (queued, pending, done)", ["state"],
                      registry=registry)
-queue_depth = Gauge("gateway_image_queue_depth", "Messages waiting in an imaging queue", ["queue"], registry=registry)
+# Several processes: the depth read by the latest scrape, whichever process served it.
+queue_depth = Gauge("gateway_image_queue_depth", "Messages waiting in an imaging queue", ["queue"], registry=registry,
+                    multiprocess_mode="mostrecent")
 
 
 def route_name(scope: Scope) -> str:
@@ -76,7 +79,7 @@ async def metrics_endpoint(request: Request) -> Response:
             queue_depth.labels(queue + ".delayed").set(delayed)
     except (redis.ConnectionError, redis.TimeoutError):
         pass  # the scrape still answers; depths keep their last values
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(registry, request.app.state.settings), media_type=CONTENT_TYPE_LATEST)
 
 
 OPENAPI_SCHEMAS: dict[str, Schema] = {}
@@ -85,7 +88,7 @@ OPENAPI_SCHEMAS: dict[str, Schema] = {}
 def openapi_paths(doc: DocContext) -> Paths:
     return {
         "/metrics": {"get": {
-            "summary": "Prometheus metrics of this gateway process", "tags": ["health"],
+            "summary": "Prometheus metrics of this gateway (summed over its processes)", "tags": ["health"],
             "responses": {"200": {"description": "Prometheus text format.", **TEXT}},
         }},
     }

@@ -64,8 +64,9 @@ def parse_position(payload: str) -> tuple[str, int, float | None] | None:
 
 
 class Hub:
-    def __init__(self, redis_url: str, client: aioredis.Redis) -> None:
+    def __init__(self, redis_url: str, client: aioredis.Redis, redis_parser: str = "auto") -> None:
         self.redis_url = redis_url
+        self.redis_parser = redis_parser
         self.redis = client
         self.sockets: dict[str, set[Connection]] = defaultdict(set)
         self._pubsub_client: aioredis.Redis | None = None
@@ -89,7 +90,7 @@ class Hub:
         await self._disconnect()
 
     async def _connect(self) -> None:
-        self._pubsub_client = pubsub_client(self.redis_url)
+        self._pubsub_client = pubsub_client(self.redis_url, parser=self.redis_parser)
         self._pubsub = self._pubsub_client.pubsub(ignore_subscribe_messages=True)
         channels = [keys.user_channel(u) for u in self.sockets]
         # Always hold one subscription so the reader notices a dead server even with no users.

@@ -8,7 +8,10 @@ starve local jobs.
 from __future__ import annotations
 
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker
+
+from shared.speedups import sync_parser_class
 
 NAMESPACE = "dm-dramatiq"  # prefix of Dramatiq's keys in Redis
 LOCAL_QUEUE = "images_local"
@@ -28,9 +31,13 @@ LEGACY_IMAGE_ACTORS = ("make_image_cartoonish", "make_image_cartoonish_gpt_image
 HEARTBEAT_TIMEOUT_MS = 5_000
 
 
-def make_broker(url: str, *, middleware: list[dramatiq.Middleware] | None = None) -> RedisBroker:
-    """A Redis broker; ``middleware=[]`` gives a lean enqueue-only broker for the gateway."""
-    broker = RedisBroker(url=url, namespace=NAMESPACE, heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
+def make_broker(url: str, *, middleware: list[dramatiq.Middleware] | None = None,
+                parser: str = "auto") -> RedisBroker:
+    """A Redis broker; ``middleware=[]`` gives a lean enqueue-only broker for the gateway.
+    ``parser``: REDIS_PARSER (auto, hiredis, python)."""
+    parser_class = sync_parser_class(parser)
+    pool = redis.ConnectionPool.from_url(url, **({} if parser_class is None else {"parser_class": parser_class}))
+    broker = RedisBroker(connection_pool=pool, namespace=NAMESPACE, heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
                          middleware=middleware)
     return broker
 

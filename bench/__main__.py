@@ -12,6 +12,8 @@ BENCHES = [
     "bench.feed_parse",
     "bench.bench_pickup",
     "bench.notifier_scale",
+    "bench.notifier_sweep",
+    "bench.gateway_sweep",
 ]
 
 

@@ -24,8 +24,8 @@ import orjson
 from bench.feed_bench import FILTERS, REDDIT_URL
 from bench.knee import Point, Trial, describe_knee, percentile, sweep
 from bench.notifier_scale import fast_runner
-from gateway.feeds.samplegen import reddit_page
-from shared.redis_server import EmbeddedRedis
+from devtools.redis_server import EmbeddedRedis
+from gateway.viewer.samplegen import reddit_page
 from tests.fakes.openai_server import FakeOpenAI
 from tests.harness import start_gateway
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench.knee import Point, Trial, describe_knee, percentile, sweep
 from bench.notifier_scale import CLIENT_PROCESSES, ask, fast_runner, publish, raise_nofile, start_clients, stop_clients
-from shared.redis_server import EmbeddedRedis
+from devtools.redis_server import EmbeddedRedis
 from tests.harness import start_notifier
 
 CONFIGS = [

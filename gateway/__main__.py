@@ -8,13 +8,16 @@ import socket
 import uvicorn
 
 from shared.config import Settings, load_settings
-from shared.serving import serve, uvicorn_speed_options
+from shared.serving import serve, tune_gc, uvicorn_speed_options
 
 
 def serve_one(settings: Settings, sockets: list[socket.socket] | None) -> None:
+    from gateway.app import create_asgi_app  # here: a supervisor of several processes never needs it
+
+    app = create_asgi_app()
+    tune_gc()
     config = uvicorn.Config(
-        "gateway.app:create_asgi_app",
-        factory=True,
+        app,
         host=settings.bind_host,
         port=settings.gateway_port,
         log_level=settings.log_level.lower(),

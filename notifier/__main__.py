@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import socket
 from types import FrameType
 
@@ -20,7 +19,7 @@ from starlette.applications import Starlette
 from notifier.app import create_asgi_app
 from notifier.connection import CLOSE_GOING_AWAY
 from shared.config import Settings, load_settings
-from shared.serving import serve, uvicorn_speed_options
+from shared.serving import serve, tune_gc, uvicorn_speed_options
 
 BACKLOG = 4096  # reconnect storms: thousands of clients at once
 
@@ -48,16 +47,6 @@ class NotifierServer(uvicorn.Server):
                     timeout=3,
                 )
         super().handle_exit(sig, frame)
-
-
-def tune_gc() -> None:
-    """Fewer, cheaper collections. With tens of thousands of long-lived sockets, every full
-    collection walks all of their objects and stalls fan-out (the usual source of tail latency
-    here). Objects alive at start-up are frozen out of collection, and the young generation is
-    collected less often; reference counting still frees almost everything at once."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 50, 100)
 
 
 def serve_one(settings: Settings, sockets: list[socket.socket] | None) -> None:

@@ -212,10 +212,12 @@ def start_clients(ws_base: str, per_client: int, prefix: str) -> tuple[list[Pipe
 
 
 def stop_clients(procs: list[mp.Process]) -> None:
+    """Wait for the clients (asked to exit) a little, then kill the ones still there."""
     for p in procs:
         p.join(timeout=10)
         if p.is_alive():
             p.kill()
+            p.join()
 
 
 def ask(pipes: list[Pipe], cmd: str, arg: Any = None) -> list[Any]:

@@ -74,9 +74,11 @@ def measure_config(redis_url: str, log_dir: Path, env: dict[str, str], sockets: 
 
         return sweep(trial, ladder, BOUNDS_MS, repeats, label="events/s", unit="events/s")
     finally:
-        ask(pipes, "exit")
-        stop_clients(procs)
-        notifier.stop()
+        try:
+            ask(pipes, "exit")
+        finally:  # a client that died must not leave the notifier running
+            stop_clients(procs)
+            notifier.stop()
 
 
 def run(sockets: int, seconds: float, repeats: int, ladder: list[float], configs: list[int]) -> None:

@@ -23,7 +23,7 @@ import orjson
 
 from bench.feed_bench import FILTERS, REDDIT_URL
 from bench.knee import Point, Trial, describe_knee, percentile, sweep
-from bench.notifier_scale import fast_runner
+from bench.notifier_scale import fast_runner, no_gc_pauses
 from devtools.redis_server import EmbeddedRedis
 from gateway.viewer.samplegen import reddit_page
 from tests.fakes.openai_server import FakeOpenAI
@@ -138,6 +138,7 @@ def measure_config(redis_url: str, fake: FakeOpenAI, log_dir: Path, processes: i
 
 
 def run(seconds: float, repeats: int, ladder: list[float], process_counts: list[int]) -> None:
+    no_gc_pauses()  # this process is the load generator
     print(f"\ngateway knee: cached 25-post Reddit /get_feed pages, open-loop, {seconds:.0f} s per trial, "
           f"{repeats} trials per rate")
     results = []

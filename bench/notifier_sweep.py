@@ -18,7 +18,16 @@ import time
 from pathlib import Path
 
 from bench.knee import Point, Trial, describe_knee, percentile, sweep
-from bench.notifier_scale import CLIENT_PROCESSES, ask, fast_runner, publish, raise_nofile, start_clients, stop_clients
+from bench.notifier_scale import (
+    CLIENT_PROCESSES,
+    ask,
+    fast_runner,
+    no_gc_pauses,
+    publish,
+    raise_nofile,
+    start_clients,
+    stop_clients,
+)
 from devtools.redis_server import EmbeddedRedis
 from tests.harness import start_notifier
 
@@ -83,6 +92,7 @@ def measure_config(redis_url: str, log_dir: Path, env: dict[str, str], sockets: 
 
 def run(sockets: int, seconds: float, repeats: int, ladder: list[float], configs: list[int]) -> None:
     raise_nofile()
+    no_gc_pauses()  # this process publishes
     print(f"\nnotifier knee: {sockets} sockets, {seconds:.0f} s per trial, {repeats} trials per rate "
           f"(a rate meets a bound only if every trial did)")
     results = []

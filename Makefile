@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## Start Redis (embedded unless REDIS_URL is set), gateway :8001, notifier :8010 and one worker.
+## One process of each unless GATEWAY_PROCESSES / NOTIFIER_PROCESSES say otherwise.
 run: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m devtools.redis_server -- $(BIN)/honcho start -f Procfile
+	PATH="$(abspath $(BIN)):$$PATH" GATEWAY_PROCESSES="$${GATEWAY_PROCESSES:-1}" \
+		$(BIN)/python -m devtools.redis_server -- $(BIN)/honcho start -f Procfile
 
 ## The same processes on a six-node Redis Cluster (sharded pub/sub) with image jobs on RabbitMQ, all on
 ## loopback. Needs Debian's redis-server and rabbitmq-server (`make cluster-deps`, as root).

@@ -13,6 +13,8 @@ BENCHES = [
     "bench.bench_pickup",
     "bench.polling_bench",
     "bench.notifier_scale",
+    "bench.notifier_sweep",
+    "bench.gateway_sweep",
     "bench.cluster_fanout",
     "bench.redis_costs",
     "bench.open_vocab_bench",

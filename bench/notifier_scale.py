@@ -1,5 +1,5 @@
-"""Notifier at scale, in one run: idle sockets held and their memory, publish-to-socket latency
-with 10,000 sockets at 2,000 and 10,000 events/s, and a reconnect storm with replay.
+"""Notifier at scale, in one run: idle sockets held and their memory, and a reconnect storm with
+replay. (Latency under load: bench/notifier_sweep.py, which reuses the client processes here.)
 
 Clients run in separate processes (so their CPU is not the notifier's); the notifier is a real
 process whose RSS is read from /proc. Everything is on loopback; every phase is bounded in count
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import multiprocessing as mp
 import os
 import resource
-import statistics
 import tempfile
 import time
 from multiprocessing.connection import Connection as Pipe
@@ -52,9 +52,30 @@ def pct(values: list[float], q: float) -> float:
 
 # -- client processes ----------------------------------------------------------------------------
 
+def no_gc_pauses() -> None:
+    """Load generators only: no cyclic garbage collection. A full collection in a process holding
+    thousands of sockets stalls it for tens of milliseconds, which would show up as the server's
+    latency; these processes are short-lived and reference counting frees what they drop."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+
+
+def fast_runner() -> asyncio.Runner:
+    """The load generators run on uvloop when it is installed, whatever the notifier runs on, so
+    that they take as little of the shared CPU as they can."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.Runner()
+    return asyncio.Runner(loop_factory=uvloop.new_event_loop)
+
+
 def client_main(pipe: Pipe, ws_base: str, users: list[str], source_ip: str) -> None:
     raise_nofile()
-    asyncio.run(ClientSet(pipe, ws_base, users, source_ip).run())
+    no_gc_pauses()
+    with fast_runner() as runner:
+        runner.run(ClientSet(pipe, ws_base, users, source_ip).run())
 
 
 class ClientSet:
@@ -84,8 +105,12 @@ class ClientSet:
                         conn = await websockets.connect(f"{self.ws_base}/{user}{query}", max_queue=None,
                                                         ping_interval=None, open_timeout=30,
                                                         local_addr=(self.source_ip, 0))
+                        # Attached once "connected" arrives: an event published before that is
+                        # behind the socket's starting position and rightly not sent to it.
+                        await asyncio.wait_for(conn.recv(), timeout=30)
                         break
-                    except (OSError, websockets.exceptions.InvalidStatus):
+                    except (OSError, TimeoutError, websockets.exceptions.InvalidStatus,
+                            websockets.exceptions.ConnectionClosed):
                         await asyncio.sleep(0.05 * (attempt + 1))
                 else:
                     return
@@ -134,6 +159,8 @@ class ClientSet:
                 self.pipe.send(True)
             elif cmd == "stats":
                 self.pipe.send((self.latencies, sum(self.received.values())))
+            elif cmd == "count":  # cheap to poll while a measurement drains
+                self.pipe.send(len(self.latencies))
             elif cmd == "disconnect_all":
                 await self.close(list(self.conns))
                 self.pipe.send(True)
@@ -180,13 +207,37 @@ async def publish(redis_url: str, users: list[str], rate: float, seconds: float)
     return sent
 
 
+def start_clients(ws_base: str, per_client: int, prefix: str) -> tuple[list[Pipe], list[mp.Process]]:
+    """CLIENT_PROCESSES client processes, each for users ``{prefix}-{c}-{i}`` from its own source
+    address (127.0.0.2, .3, ...: more ports than one address has)."""
+    ctx = mp.get_context("spawn")
+    pipes, procs = [], []
+    for c in range(CLIENT_PROCESSES):
+        parent, child = ctx.Pipe()
+        users = [f"{prefix}-{c}-{i}" for i in range(per_client)]
+        p = ctx.Process(target=client_main, args=(child, ws_base, users, f"127.0.0.{c + 2}"), daemon=True)
+        p.start()
+        pipes.append(parent)
+        procs.append(p)
+    return pipes, procs
+
+
+def stop_clients(procs: list[mp.Process]) -> None:
+    """Wait for the clients (asked to exit) a little, then kill the ones still there."""
+    for p in procs:
+        p.join(timeout=10)
+        if p.is_alive():
+            p.kill()
+            p.join()
+
+
 def ask(pipes: list[Pipe], cmd: str, arg: Any = None) -> list[Any]:
     for p in pipes:
         p.send((cmd, arg))
     return [p.recv() for p in pipes]
 
 
-def run(idle_sockets: int, latency_sockets: int, rates: list[float], seconds: float) -> None:
+def run(idle_sockets: int, storm_sockets: int) -> None:
     raise_nofile()
     per_client = idle_sockets // CLIENT_PROCESSES
     with tempfile.TemporaryDirectory() as tmp:
@@ -196,15 +247,7 @@ def run(idle_sockets: int, latency_sockets: int, rates: list[float], seconds: fl
                                   LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
                                   WS_SEND_QUEUE="1024", WS_HEARTBEAT_SECONDS="60")
         ws_base = f"ws://127.0.0.1:{notifier.port}/ws"
-        ctx = mp.get_context("spawn")
-        pipes, procs = [], []
-        for c in range(CLIENT_PROCESSES):
-            parent, child = ctx.Pipe()
-            users = [f"scale-{c}-{i}" for i in range(per_client)]
-            p = ctx.Process(target=client_main, args=(child, ws_base, users, f"127.0.0.{c + 2}"), daemon=True)
-            p.start()
-            pipes.append(parent)
-            procs.append(p)
+        pipes, procs = start_clients(ws_base, per_client, "scale")
         try:
             time.sleep(1)
             base_rss = rss_kib(notifier.popen.pid)
@@ -217,41 +260,15 @@ def run(idle_sockets: int, latency_sockets: int, rates: list[float], seconds: fl
             print(f"idle sockets held: {held} (connected in {took:.1f} s); RSS {base_rss / 1024:.0f} MiB -> "
                   f"{rss / 1024:.0f} MiB = {(rss - base_rss) / max(held, 1):.1f} KiB per socket")
 
-            keep = latency_sockets // CLIENT_PROCESSES
+            keep = storm_sockets // CLIENT_PROCESSES
             ask(pipes, "close_to", keep)
             users = [f"scale-{c}-{i}" for c in range(CLIENT_PROCESSES) for i in range(keep)]
-            # Warm-up: every user's first event creates its log in Redis; measure the steady state.
+            # Every user gets one event first, so that each client knows its (epoch, offset) to resume from.
             ask(pipes, "reset_stats")
             warm = asyncio.run(publish(server.url, users, 5000, len(users) / 5000))
             deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and sum(n for _, n in ask(pipes, "stats")) < warm:
+            while time.monotonic() < deadline and sum(ask(pipes, "count")) < warm:
                 time.sleep(0.2)
-            print(f"\npublish -> socket latency with {len(users)} sockets (after one warm-up event each)")
-            print(f"{'events/s':>9} {'sent':>7} {'received':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
-            for rate in rates:
-                ask(pipes, "reset_stats")
-                sent = asyncio.run(publish(server.url, users, rate, seconds))
-                deadline = time.monotonic() + 30
-                while time.monotonic() < deadline:
-                    stats = ask(pipes, "stats")
-                    if sum(n for _, n in stats) >= sent:
-                        break
-                    time.sleep(0.2)
-                lat = [v * 1000 for s, _ in stats for v in s]
-                if os.environ.get("BENCH_KEEP_LOG"):
-                    import redis as sync_redis
-
-                    from shared import keys as k
-                    r = sync_redis.Redis.from_url(server.url)
-                    print("per client received:", [n for _, n in stats],
-                          "subscribers:", r.pubsub_numsub(k.user_channel(users[0]), k.user_channel(users[-1])),
-                          "channels:", len(r.pubsub_channels("dm:u:*")),
-                          "health:", __import__("httpx").get(f"http://127.0.0.1:{notifier.port}/healthz").json())
-                    print([line for line in __import__("httpx").get(f"http://127.0.0.1:{notifier.port}/metrics")
-                           .text.splitlines() if "fanout_latency_seconds_bucket" in line])
-                print(f"{rate:>9.0f} {sent:>7} {len(lat):>9} {statistics.median(lat):>8.2f} "
-                      f"{pct(lat, 0.99):>8.2f} {max(lat):>8.2f}")
-
             ask(pipes, "disconnect_all")
             time.sleep(1)
             asyncio.run(publish(server.url, users, 5000, len(users) / 5000))  # one missed event per user
@@ -269,10 +286,7 @@ def run(idle_sockets: int, latency_sockets: int, rates: list[float], seconds: fl
                 import collections
                 print(collections.Counter(line.split("Redis unavailable")[1] for line in lines
                                           if "Redis unavailable" in line).most_common(5))
-            for p in procs:
-                p.join(timeout=10)
-                if p.is_alive():
-                    p.kill()
+            stop_clients(procs)
             notifier.stop()
             server.stop()
 
@@ -282,11 +296,9 @@ def main() -> None:
     cap = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     default_idle = min(20_000, (cap - 500) // 1000 * 1000)
     parser.add_argument("--idle", type=int, default=default_idle)
-    parser.add_argument("--sockets", type=int, default=10_000)
-    parser.add_argument("--rates", type=float, nargs="+", default=[2_000, 10_000])
-    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--sockets", type=int, default=10_000, help="clients in the reconnect storm")
     args = parser.parse_args()
-    run(args.idle, args.sockets, args.rates, args.seconds)
+    run(args.idle, args.sockets)
 
 
 if __name__ == "__main__":

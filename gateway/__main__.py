@@ -1,15 +1,15 @@
-"""``python -m gateway``: serve the gateway with uvicorn on the configured host and port."""
+"""``python -m gateway``: serve the gateway with uvicorn on the configured host and port, in
+GATEWAY_PROCESSES processes (see shared/serving.py)."""
 
 from __future__ import annotations
 
-import logging
 import socket
 from collections.abc import Callable
 
 import uvicorn
 
-from gateway.app import create_app, wrap_asgi
-from shared.config import load_settings
+from shared.config import Settings, load_settings
+from shared.serving import serve, tune_gc, uvicorn_speed_options
 
 
 class GatewayServer(uvicorn.Server):
@@ -29,10 +29,12 @@ class GatewayServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def main() -> None:
-    settings = load_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+def serve_one(settings: Settings, sockets: list[socket.socket] | None) -> None:
+    from gateway.app import configure_logging, create_app, wrap_asgi  # a supervisor never needs these
+
+    configure_logging(settings)
     app = create_app(settings)
+    tune_gc()
     config = uvicorn.Config(
         wrap_asgi(app),
         host=settings.bind_host,
@@ -40,8 +42,15 @@ def main() -> None:
         log_level=settings.log_level.lower(),
         proxy_headers=True,
         timeout_graceful_shutdown=10,
+        **uvicorn_speed_options(settings),
     )
-    GatewayServer(config, before_shutdown=app.state.completions.close).run()
+    GatewayServer(config, before_shutdown=app.state.completions.close).run(sockets=sockets)
+
+
+def main() -> None:
+    settings = load_settings()
+    serve("gateway", "gateway", settings.bind_host, settings.gateway_port, settings.gateway_processes,
+          lambda sockets: serve_one(settings, sockets))
 
 
 if __name__ == "__main__":

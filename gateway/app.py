@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 
 import redis
@@ -31,7 +32,7 @@ from gateway.responses import ApiError, JSONResponse, error_response
 from gateway.viewer import pages as viewer_pages
 from gateway.viewer import samples as viewer_samples
 from gateway.viewer import status as viewer_status
-from shared import jobqueue, redisconn
+from shared import jobqueue, redisconn, speedups
 from shared.auth import TokenVerifier
 from shared.config import Settings, load_settings
 from shared.moderation.offline import load_offline_model
@@ -96,8 +97,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        client = redisconn.async_client(settings.require_redis_url(), cluster=settings.redis_cluster)
-        broker = jobqueue.make_broker(settings.queue_broker_url(), middleware=[])
+        client = redisconn.async_client(settings.require_redis_url(), cluster=settings.redis_cluster,
+                                        parser=settings.redis_parser)
+        broker = jobqueue.make_broker(settings.queue_broker_url(), middleware=[], parser=settings.redis_parser)
         app.state.settings = settings
         app.state.redis = client
         app.state.broker = broker
@@ -113,7 +115,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             provider = offline  # "local" is the open-vocabulary matcher; the lexicon is its precision layer
         # The offline matcher stands in when a cloud provider fails or runs out of time.
         app.state.judge = FeedJudge(client, provider, offline, settings.feed_time_budget_seconds)
-        log.info("moderation provider: %s", provider.name)
+        log.info("gateway process %d: moderation provider %s, %s", os.getpid(), provider.name,
+                 speedups.describe_server(settings, client))
         app.state.chat = make_chat_engine(client, app.state.filters, settings)
         await app.state.completions.start()
         try:
@@ -159,9 +162,13 @@ def asgi_app(settings: Settings) -> ASGIApp:
     return wrap_asgi(create_app(settings))
 
 
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("pika").setLevel(max(logging.WARNING, logging.getLogger().level))  # every AMQP step at INFO
+
+
 def create_asgi_app() -> ASGIApp:
     """Entry point for uvicorn (``--factory``)."""
     settings = load_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("pika").setLevel(max(logging.WARNING, logging.getLogger().level))  # every AMQP step at INFO
+    configure_logging(settings)
     return asgi_app(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 import redis
@@ -28,14 +29,16 @@ async def healthz(request: Request) -> JSONResponse:
         await request.app.state.redis.ping()
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         return JSONResponse({"status": "error", "redis": "unreachable", "message": str(exc)}, status_code=503)
-    return JSONResponse({"status": "ok", "redis": "ok"})
+    # process: which of several gateway processes answered (shared/serving.py)
+    return JSONResponse({"status": "ok", "redis": "ok", "process": os.getpid()})
 
 
 OPENAPI_SCHEMAS: dict[str, Schema] = {
     "Health": {
         "type": "object",
         "required": ["status"],
-        "properties": {"status": {"type": "string"}, "redis": {"type": "string"}, "message": {"type": "string"}},
+        "properties": {"status": {"type": "string"}, "redis": {"type": "string"}, "message": {"type": "string"},
+                       "process": {"type": "integer", "description": "Id of the gateway process that answered."}},
     },
 }
 

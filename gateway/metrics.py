@@ -1,5 +1,5 @@
-"""Prometheus metrics of one gateway process (served at /metrics), and the middleware that
-times requests. Queue depths are read from the queue broker (Redis or RabbitMQ) when scraped."""
+"""Prometheus metrics of the gateway (served at /metrics, summed over its processes), and the
+middleware that times requests. Queue depths are read from the queue broker (Redis or RabbitMQ) when scraped."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.errors import DramatiqError
 from pika.exceptions import AMQPError
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.apidoc import TEXT, DocContext, Paths, Schema
 from shared.jobqueue import CLOUD_QUEUE, LOCAL_QUEUE, NAMESPACE, rabbitmq_queue_counts
+from shared.metrics_export import exposition
 
 registry = CollectorRegistry()
 
@@ -40,7 +41,9 @@ poll_holds = Counter(
 )
 inline_images = Counter("gateway_inline_images_total", "Deferred local images of /get_feed, by whether they "
                         "finished within FEED_INLINE_WAIT_SECONDS", ["finished"], registry=registry)
-queue_depth = Gauge("gateway_image_queue_depth", "Messages waiting in an imaging queue", ["queue"], registry=registry)
+# Several processes: the depth read by the latest scrape, whichever process served it.
+queue_depth = Gauge("gateway_image_queue_depth", "Messages waiting in an imaging queue", ["queue"], registry=registry,
+                    multiprocess_mode="mostrecent")
 
 
 def route_name(scope: Scope) -> str:
@@ -92,7 +95,7 @@ async def metrics_endpoint(request: Request) -> Response:
             queue_depth.labels(queue + ".delayed").set(delayed)
     except (redis.ConnectionError, redis.TimeoutError, AMQPError, DramatiqError):
         pass  # the scrape still answers; depths keep their last values
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(registry, request.app.state.settings), media_type=CONTENT_TYPE_LATEST)
 
 
 OPENAPI_SCHEMAS: dict[str, Schema] = {}
@@ -101,7 +104,7 @@ OPENAPI_SCHEMAS: dict[str, Schema] = {}
 def openapi_paths(doc: DocContext) -> Paths:
     return {
         "/metrics": {"get": {
-            "summary": "Prometheus metrics of this gateway process", "tags": ["health"],
+            "summary": "Prometheus metrics of this gateway (summed over its processes)", "tags": ["health"],
             "responses": {"200": {"description": "Prometheus text format.", **TEXT}},
         }},
     }

@@ -20,6 +20,7 @@ from imaging.middleware import FailureEvents, QueueTimeLimits
 from shared import jobqueue, redisconn
 from shared.config import Settings
 from shared.jobqueue import CLOUD_QUEUE, LOCAL_QUEUE
+from shared.speedups import redis_parser_name
 
 
 def configure_logging(settings: Settings) -> None:
@@ -75,6 +76,7 @@ class ImagingWorker:
         return (
             f"queues {queues}, {s.worker_threads} local + "
             f"{s.cloud_worker_threads} cloud threads, poll {s.worker_poll_ms} ms, "
+            f"Redis parser {redis_parser_name(s.redis_parser)}, "
             f"openai {'on' if providers.openai else 'off'}, gemini {'on' if providers.gemini else 'off'}, "
             f"vision {providers.vision.name if providers.vision else 'none'}"
         )
@@ -82,8 +84,10 @@ class ImagingWorker:
 
 def build_worker(settings: Settings, broker: dramatiq.Broker | None = None) -> ImagingWorker:
     """The worker's broker (the one BROKER_URL names unless one is given), middleware, Redis client and actors."""
-    broker = broker if broker is not None else jobqueue.make_broker(settings.queue_broker_url())
-    client = redisconn.sync_client(settings.require_redis_url(), cluster=settings.redis_cluster)
+    broker = broker if broker is not None else jobqueue.make_broker(settings.queue_broker_url(),
+                                                                    parser=settings.redis_parser)
+    client = redisconn.sync_client(settings.require_redis_url(), cluster=settings.redis_cluster,
+                                   parser=settings.redis_parser)
     limits = queue_time_limits(settings)
     broker.add_middleware(CurrentMessage())
     broker.add_middleware(JobMetrics(), before=Retries)  # after-hooks run in reverse: sees message.failed

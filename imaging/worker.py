@@ -30,7 +30,7 @@ log = logging.getLogger("imaging.worker")
 def main() -> None:
     settings = load_settings()
     configure_logging(settings)
-    broker = jobqueue.make_broker(settings.queue_broker_url())
+    broker = jobqueue.make_broker(settings.queue_broker_url(), parser=settings.redis_parser)
     worker = build_worker(settings, broker)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

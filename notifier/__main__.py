@@ -1,4 +1,5 @@
-"""``python -m notifier``: serve the notifier with uvicorn.
+"""``python -m notifier``: serve the notifier with uvicorn, in NOTIFIER_PROCESSES processes (see
+shared/serving.py).
 
 On SIGTERM/SIGINT the notifier first closes every socket with 1001 (going away) so clients
 reconnect to another replica at once and resume from the event log; only then does uvicorn shut
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
+import socket
 from types import FrameType
 
 import uvicorn
@@ -17,7 +18,10 @@ from starlette.applications import Starlette
 
 from notifier.app import create_asgi_app
 from notifier.connection import CLOSE_GOING_AWAY
-from shared.config import load_settings
+from shared.config import Settings, load_settings
+from shared.serving import serve, tune_gc, uvicorn_speed_options
+
+BACKLOG = 4096  # reconnect storms: thousands of clients at once
 
 
 class NotifierServer(uvicorn.Server):
@@ -45,18 +49,7 @@ class NotifierServer(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-def tune_gc() -> None:
-    """Fewer, cheaper collections. With tens of thousands of long-lived sockets, every full
-    collection walks all of their objects and stalls fan-out (the usual source of tail latency
-    here). Objects alive at start-up are frozen out of collection, and the young generation is
-    collected less often; reference counting still frees almost everything at once."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 50, 100)
-
-
-def main() -> None:
-    settings = load_settings()
+def serve_one(settings: Settings, sockets: list[socket.socket] | None) -> None:
     app = create_asgi_app()
     tune_gc()
     config = uvicorn.Config(
@@ -71,9 +64,16 @@ def main() -> None:
         ws_per_message_deflate=False,
         ws_ping_interval=None,  # the app's own heartbeat (protocol-level ping frames) is used
         timeout_graceful_shutdown=5,
-        backlog=4096,
+        backlog=BACKLOG,
+        **uvicorn_speed_options(settings),
     )
-    NotifierServer(config, app).run()
+    NotifierServer(config, app).run(sockets=sockets)
+
+
+def main() -> None:
+    settings = load_settings()
+    serve("notifier", "notifier", settings.bind_host, settings.notifier_port, settings.notifier_processes,
+          lambda sockets: serve_one(settings, sockets), backlog=BACKLOG)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import redis
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -33,10 +34,11 @@ from notifier.connection import (
 )
 from notifier.hub import Attached, Hub
 from notifier.protocol import Protocol, error_frame, frame, now_iso
-from shared import redisconn
+from shared import redisconn, speedups
 from shared.auth import AuthError, TokenVerifier
 from shared.config import Settings, load_settings
 from shared.limits import MAX_USER_ID_CHARS
+from shared.metrics_export import exposition
 
 log = logging.getLogger("notifier")
 
@@ -75,7 +77,7 @@ async def socket_endpoint(websocket: WebSocket) -> None:
     hub: Hub = app.state.hub
     settings: Settings = app.state.settings
     user_id = websocket.path_params["user_id"]
-    await websocket.accept()
+    await websocket.accept(headers=[(b"x-process", str(os.getpid()).encode())])
     if not user_id or len(user_id) > MAX_USER_ID_CHARS or not user_id.isprintable():
         await websocket.close(CLOSE_POLICY, "invalid user id")
         return
@@ -179,12 +181,13 @@ async def healthz(request: Request) -> JSONResponse:
         await request.app.state.redis.ping()
     except (redis.ConnectionError, redis.TimeoutError):
         ok = False
-    body = {"status": "ok" if ok else "error", "sockets": hub.socket_count(), "users": len(hub.sockets)}
+    body = {"status": "ok" if ok else "error", "sockets": hub.socket_count(), "users": len(hub.sockets),
+            "process": os.getpid()}
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(metrics.registry, request.app.state.settings), media_type=CONTENT_TYPE_LATEST)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -195,13 +198,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         url = settings.require_redis_url()
         # Reconnect storms put thousands of attaches in flight at once; each needs one short round
         # trip. Let them queue for a connection rather than refuse sockets while Redis is healthy.
-        client = redisconn.async_client(url, max_connections=256, pool_timeout=30, cluster=settings.redis_cluster)
-        hub = Hub(url, client, sharded=settings.redis_cluster)
+        client = redisconn.async_client(url, max_connections=256, pool_timeout=30, cluster=settings.redis_cluster,
+                                        parser=settings.redis_parser)
+        hub = Hub(url, client, settings.redis_parser, sharded=settings.redis_cluster)
         await hub.start()
         app.state.redis = client
         app.state.hub = hub
         app.state.protocol = Protocol(client, settings.job_ttl_seconds)
         beat = asyncio.create_task(heartbeat(hub, settings.heartbeat_seconds))
+        log.info("notifier process %d: %s", os.getpid(), speedups.describe_server(settings, client))
         if settings.auth_mode == "open":
             log.warning("AUTH_MODE=open: the user id in the socket path is trusted (development only)")
         try:

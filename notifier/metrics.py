@@ -1,4 +1,5 @@
-"""Prometheus metrics of one notifier process (served at /metrics)."""
+"""Prometheus metrics of the notifier (served at /metrics, summed over its processes: gauges of
+processes that are gone drop out)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 registry = CollectorRegistry()
 
-sockets = Gauge("notifier_sockets", "Open client sockets", registry=registry)
-users = Gauge("notifier_users", "Users with at least one socket here", registry=registry)
+sockets = Gauge("notifier_sockets", "Open client sockets", registry=registry, multiprocess_mode="livesum")
+users = Gauge("notifier_users", "Users with at least one socket here", registry=registry,
+              multiprocess_mode="livesum")
 events_in = Counter("notifier_events_in_total", "Events received from Redis pub/sub", registry=registry)
 frames_out = Counter("notifier_frames_out_total", "Event frames queued to sockets", registry=registry)
 replayed = Counter("notifier_replayed_total", "Events replayed from the log (resume or repair)",
@@ -24,4 +26,5 @@ fanout_latency = Histogram(
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
     registry=registry,
 )
-send_queue_depth = Gauge("notifier_send_queue_frames", "Frames waiting in all send queues", registry=registry)
+send_queue_depth = Gauge("notifier_send_queue_frames", "Frames waiting in all send queues", registry=registry,
+                         multiprocess_mode="livesum")

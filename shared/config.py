@@ -54,6 +54,30 @@ class Settings:
     gateway_port: int = _env_field("GATEWAY_PORT", 8001, "Port of the HTTP gateway.")
     notifier_port: int = _env_field("NOTIFIER_PORT", 8010, "Port of the WebSocket notifier.")
     bind_host: str = _env_field("BIND_HOST", "127.0.0.1", "Address the gateway and notifier bind to.")
+    gateway_processes: int = _env_field(
+        "GATEWAY_PROCESSES", 0,
+        "Gateway processes sharing GATEWAY_PORT (0: one per core). `make run` starts 1 unless this is set.",
+    )
+    notifier_processes: int = _env_field(
+        "NOTIFIER_PROCESSES", 1,
+        "Notifier processes sharing NOTIFIER_PORT; each holds its own sockets and Redis subscriptions.",
+    )
+    prometheus_multiproc_dir: str = _env_field(
+        "PROMETHEUS_MULTIPROC_DIR", "",
+        "Set by the supervisor of several gateway or notifier processes (a new temporary folder per start) so "
+        "that /metrics adds them up. Leave empty.",
+    )
+    event_loop: str = _env_field(
+        "EVENT_LOOP", "auto",
+        "Event loop of the gateway and notifier: `auto` (uvloop if installed), `uvloop`, `asyncio`.",
+    )
+    http_parser: str = _env_field(
+        "HTTP_PARSER", "auto", "HTTP parser of the gateway and notifier: `auto` (httptools if installed), `httptools`, "
+        "`h11`."
+    )
+    redis_parser: str = _env_field(
+        "REDIS_PARSER", "auto", "Redis reply parser: `auto` (hiredis if installed), `hiredis`, `python`."
+    )
     # The three URLs below follow BIND_HOST and the ports unless set (a wildcard bind address is
     # reached on 127.0.0.1), so moving a port moves the processed-image URLs with it.
     public_gateway_url: str = _env_field(
@@ -296,6 +320,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     for name in ("poll_hold_seconds", "poll_hold_max", "feed_inline_wait_seconds"):
         if getattr(settings, name) < 0:
             raise ConfigError(f"{name.upper()} must not be negative")
+    for name, value, known in (("EVENT_LOOP", settings.event_loop, {"auto", "uvloop", "asyncio"}),
+                               ("HTTP_PARSER", settings.http_parser, {"auto", "httptools", "h11"}),
+                               ("REDIS_PARSER", settings.redis_parser, {"auto", "hiredis", "python"})):
+        if value not in known:
+            raise ConfigError(f"{name} must be one of {sorted(known)}, not {value!r}")
+    if settings.gateway_processes < 0 or settings.notifier_processes < 1:
+        raise ConfigError("GATEWAY_PROCESSES must be >= 0 (0: one per core) and NOTIFIER_PROCESSES >= 1")
     if settings.auth_algorithm not in {"HS256", "RS256", "ES256"}:
         raise ConfigError(f"AUTH_ALGORITHM {settings.auth_algorithm!r} is not supported")
     return settings

@@ -10,7 +10,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker
+
+from shared.speedups import sync_parser_class
 
 NAMESPACE = "dm-dramatiq"  # prefix of Dramatiq's keys in Redis
 LOCAL_QUEUE = "images_local"
@@ -44,7 +47,9 @@ def broker_kind(url: str) -> str:
     raise ValueError(f"no queue broker for URL scheme {scheme!r} (use redis://, rediss://, unix:// or amqp://)")
 
 
-def make_broker(url: str, *, middleware: list[dramatiq.Middleware] | None = None) -> dramatiq.Broker:
+def make_broker(
+    url: str, *, middleware: list[dramatiq.Middleware] | None = None, parser: str = "auto"
+) -> dramatiq.Broker:
     """The queue broker named by ``url``'s scheme; ``middleware=[]`` gives a lean enqueue-only
     broker for the gateway.
 
@@ -53,12 +58,17 @@ def make_broker(url: str, *, middleware: list[dramatiq.Middleware] | None = None
       ``confirm_delivery`` makes an enqueue return only once RabbitMQ has the message, so a queued
       job survives a broker restart. Unacknowledged messages go back to the queue when a worker's
       connection drops, which is how a killed worker's job is redelivered there (no sweeper).
+
+    ``parser``: REDIS_PARSER (auto, hiredis, python), for the Redis broker.
     """
     if broker_kind(url) == "rabbitmq":
         from dramatiq.brokers.rabbitmq import RabbitmqBroker  # pika is only needed on this path
 
         return RabbitmqBroker(url=url, confirm_delivery=True, middleware=middleware)
-    return RedisBroker(url=url, namespace=NAMESPACE, heartbeat_timeout=HEARTBEAT_TIMEOUT_MS, middleware=middleware)
+    parser_class = sync_parser_class(parser)
+    pool = redis.ConnectionPool.from_url(url, **({} if parser_class is None else {"parser_class": parser_class}))
+    return RedisBroker(connection_pool=pool, namespace=NAMESPACE, heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
+                       middleware=middleware)
 
 
 def rabbitmq_queue_counts(broker: dramatiq.Broker, queue: str) -> tuple[int, int, int]:

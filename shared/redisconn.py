@@ -24,8 +24,14 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from shared.speedups import async_parser_class, sync_parser_class
+
 CONNECT_TIMEOUT = 2.0
 COMMAND_TIMEOUT = 5.0
+
+
+def _parser_kwargs(parser_class: type | None) -> dict[str, type]:
+    return {} if parser_class is None else {"parser_class": parser_class}
 
 
 def cluster_seeds(url: str) -> tuple[list[tuple[str, int]], dict[str, Any]]:
@@ -50,8 +56,10 @@ def cluster_seeds(url: str) -> tuple[list[tuple[str, int]], dict[str, Any]]:
 
 
 def async_client(
-    url: str, *, max_connections: int = 64, pool_timeout: float = COMMAND_TIMEOUT, cluster: bool = False
+    url: str, *, max_connections: int = 64, pool_timeout: float = COMMAND_TIMEOUT, cluster: bool = False,
+    parser: str = "auto",
 ) -> aioredis.Redis:
+    """``parser``: REDIS_PARSER (auto, hiredis, python); ``cluster``: REDIS_CLUSTER."""
     if cluster:
         seeds, options = cluster_seeds(url)
         return aiocluster.RedisCluster(  # type: ignore[return-value]
@@ -62,6 +70,7 @@ def async_client(
             socket_timeout=COMMAND_TIMEOUT,
             health_check_interval=15,
             retry=AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), retries=3),
+            **_parser_kwargs(async_parser_class(parser)),
         )
     # A blocking pool: a burst of requests waits for a free connection instead of failing with
     # "Too many connections" (which would turn a connect storm into refused sockets).
@@ -77,6 +86,7 @@ def async_client(
         # its first command (found by tests/reliability/test_redis_restart.py).
         retry=AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+        **_parser_kwargs(async_parser_class(parser)),
     )
     return aioredis.Redis.from_pool(pool)  # the client owns the pool and closes it
 
@@ -89,7 +99,7 @@ async def mget(client: aioredis.Redis, keys: list[str]) -> list[bytes | None]:
     return await client.mget(keys)
 
 
-def sync_client(url: str, *, cluster: bool = False) -> redis.Redis:
+def sync_client(url: str, *, cluster: bool = False, parser: str = "auto") -> redis.Redis:
     if cluster:
         seeds, options = cluster_seeds(url)
         return redis.cluster.RedisCluster(  # type: ignore[return-value]
@@ -99,6 +109,7 @@ def sync_client(url: str, *, cluster: bool = False) -> redis.Redis:
             socket_timeout=COMMAND_TIMEOUT,
             health_check_interval=15,
             retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
+            **_parser_kwargs(sync_parser_class(parser)),
         )
     return redis.Redis.from_url(
         url,
@@ -107,10 +118,11 @@ def sync_client(url: str, *, cluster: bool = False) -> redis.Redis:
         health_check_interval=15,
         retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+        **_parser_kwargs(sync_parser_class(parser)),
     )
 
 
-def pubsub_client(url: str, *, cluster: bool = False) -> aioredis.Redis:
+def pubsub_client(url: str, *, cluster: bool = False, parser: str = "auto") -> aioredis.Redis:
     """A client for one long-lived pub/sub connection: no read timeout (it idles by design).
 
     On a cluster its ``pubsub()`` holds one sharded subscription connection per node that serves
@@ -121,7 +133,9 @@ def pubsub_client(url: str, *, cluster: bool = False) -> aioredis.Redis:
         return aiocluster.RedisCluster(  # type: ignore[return-value]
             startup_nodes=[aiocluster.ClusterNode(h, p) for h, p in seeds], **options,
             socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=None, health_check_interval=10,
+            **_parser_kwargs(async_parser_class(parser)),
         )
     return aioredis.Redis.from_url(
-        url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=None, health_check_interval=10
+        url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=None, health_check_interval=10,
+        **_parser_kwargs(async_parser_class(parser)),
     )

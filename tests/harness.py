@@ -73,6 +73,7 @@ def base_env(redis_url: str, **extra: str) -> dict[str, str]:
         LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
         MODERATION_PROVIDER="local",
+        GATEWAY_PROCESSES="1",  # the default is one per core; tests that want more say so
     )
     env.update(extra)
     return env

@@ -35,6 +35,7 @@ from gateway.apidoc import OBJECT, DocContext, Paths, Schema
 from gateway.responses import JSONResponse
 from shared.config import Settings
 from shared.jobqueue import CLOUD_QUEUE, HEARTBEAT_TIMEOUT_MS, LOCAL_QUEUE, NAMESPACE, rabbitmq_queue_counts
+from shared.metrics_export import all_processes
 
 NOTIFIER_TIMEOUT_SECONDS = 1.5
 BROKER_HEARTBEAT_MS = HEARTBEAT_TIMEOUT_MS  # brokers seen within this are alive
@@ -155,10 +156,11 @@ async def queue_status(client: Any, broker: Any = None) -> dict[str, Any]:
     }
 
 
-def gateway_status() -> dict[str, Any]:
+def gateway_status(settings: Settings) -> dict[str, Any]:
     registry = getattr(gateway_metrics, "registry", None)
     if registry is None:
         return {"available": False, "reason": "this gateway has no metrics registry"}
+    registry = all_processes(registry, settings)
     totals: dict[str, dict[str, float]] = {}
     requests = 0.0
     for family in registry.collect():
@@ -191,7 +193,7 @@ async def status(request: Request) -> JSONResponse:
         "time": time.time(),
         "notifier": notifier,
         "jobs": jobs,
-        "gateway": gateway_status(),
+        "gateway": gateway_status(app.state.settings),
     })
 
 

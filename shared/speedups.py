@@ -67,7 +67,12 @@ def running_loop_name() -> str:
 
 def client_parser_name(client: aioredis.Redis) -> str:
     """The parser the client's connections are built with (what REDIS_PARSER led to)."""
-    parser = client.connection_pool.connection_kwargs.get("parser_class", DefaultParser)
+    pool = getattr(client, "connection_pool", None)
+    if pool is None:  # a cluster client: one pool per node, all built with the same options
+        kwargs = getattr(client, "connection_kwargs", {})
+    else:
+        kwargs = pool.connection_kwargs
+    parser = kwargs.get("parser_class", DefaultParser)
     return "hiredis" if issubclass(parser, _AsyncHiredisParser) else "python"
 
 

@@ -55,7 +55,10 @@ def test_bluesky_overlay_veils_images_with_graphic_media(viewer: Viewer, page: A
     expect(overlays.first).to_be_visible()
     veil = moderated(page, "media-veil").first
     expect(veil).to_contain_text("Graphic Media")
-    veil.click()
-    expect(veil).to_have_count(0)
+    # Hold this very element: ``.first`` is re-resolved on each use, and when several posts are veiled
+    # it would point at the next veil once this one is gone.
+    clicked = veil.element_handle()
+    clicked.click()
+    page.wait_for_function("el => !el.isConnected", arg=clicked, timeout=5000)
     assert page.locator("[data-testid=original-card] [data-testid=media-veil]").count() == 0
     screenshot(page, "viewer-bluesky")

@@ -9,15 +9,12 @@ Both the AMQP listener and Erlang's distribution port bind to 127.0.0.1.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 
+from devtools.processes import answers, stop_process, wait_answering
 from devtools.redis_server import free_port
 
 # The package's real start script; /usr/sbin/rabbitmq-server is a wrapper that switches to the
@@ -83,38 +80,18 @@ class RabbitMQServer:
             start_new_session=True,
         )
         log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"rabbitmq-server exited with {self.process.returncode}; see {self.base_dir}/server.log"
-                )
-            if self._answers():
-                return
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"RabbitMQ did not answer on port {self.port} within {timeout}s")
-
-    def _answers(self) -> bool:
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                s.sendall(b"AMQP\x00\x00\x09\x01")  # protocol header: a live broker answers Connection.Start
-                return len(s.recv(8)) > 0
-        except OSError:
-            return False
+            # The AMQP protocol header: a live broker answers with Connection.Start.
+            wait_answering(self.process, lambda: answers(self.port, b"AMQP\x00\x00\x09\x01", bool), timeout,
+                           f"RabbitMQ on port {self.port}", f"{self.base_dir}/server.log", interval=0.1)
+        except RuntimeError:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         if self.process is None:
             return
-        # The start script runs beam in the same process group; stop the whole group.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        stop_process(self.process, timeout=30, group=True)  # the start script runs beam in its group
         self.process = None
 
     def __enter__(self) -> RabbitMQServer:

@@ -14,6 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from devtools.processes import redis_answers, stop_process
 from devtools.redis_server import free_port
 
 REDIS_SERVER = "/usr/bin/redis-server"
@@ -81,12 +82,7 @@ class ClusterNode:
                                         start_new_session=True)
 
     def answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
+        return redis_answers(self.port)
 
     def kill(self) -> None:
         """SIGKILL: the failover tests' dead primary."""
@@ -99,12 +95,7 @@ class ClusterNode:
     def stop(self) -> None:
         if self.process is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        stop_process(self.process)
         self.process = None
 
 

@@ -11,9 +11,10 @@ import contextlib
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from devtools.processes import redis_answers, stop_process, wait_answering
 
 
 def find_redis_server() -> str:
@@ -69,34 +70,17 @@ class EmbeddedRedis:
         # it have shut down; whoever started it stops it last.
         self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.process.returncode}; see {self.data_dir}/redis.log")
-            if self._answers():
-                return
-            time.sleep(0.02)
-        self.stop()
-        raise RuntimeError(f"redis-server did not answer on port {self.port} within {timeout}s")
-
-    def _answers(self) -> bool:
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
+            wait_answering(self.process, lambda: redis_answers(self.port), timeout,
+                           f"redis-server on port {self.port}", f"{self.data_dir}/redis.log")
+        except RuntimeError:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         if self.process is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            self.process.terminate()  # SIGTERM: redis flushes the AOF and exits
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)  # SIGTERM: redis flushes the AOF and exits
         self.process = None
 
     def kill(self) -> None:

@@ -33,7 +33,8 @@ def test_job_reaches_every_socket_of_its_user_only(stack: Stack) -> None:
     image_url = stack.images.add(path, original)
     a1, a2, b1 = (Socket(f"{stack.ws_base}/{u}") for u in (alice, alice, bob))
     try:
-        time.sleep(0.2)  # sockets attached and subscribed
+        for sock in (a1, a2, b1):
+            sock.wait_for("connected")  # attached and subscribed
         r = queue(stack, alice, image_url, ["Spiders"], "cartoonish")
         assert r.status_code == 202, r.text
         assert r.json()["status"] == "queued"
@@ -84,7 +85,8 @@ def test_same_job_from_two_users_runs_once_and_notifies_both(stack: Stack) -> No
     try:
         image_url = stack.images.add(path, make_test_jpeg(seed=3))
         sc, sd = Socket(f"{stack.ws_base}/{carol}"), Socket(f"{stack.ws_base}/{dave}")
-        time.sleep(0.2)
+        for sock in (sc, sd):
+            sock.wait_for("connected")
         first = queue(stack, carol, image_url, ["blood"])
         second = queue(stack, dave, image_url, ["blood"])
         assert first.json()["status"] == "queued"
@@ -105,6 +107,7 @@ def test_wait_for_image_answers_at_once_when_done_and_later_when_pending(stack: 
     image_url = stack.images.add(path, make_test_jpeg(seed=5))
     s = Socket(f"{stack.ws_base}/{erin}")
     try:
+        s.wait_for("connected")
         # Registered before the job exists (a socket wait from another tab): notified on completion.
         s.send({"type": "wait_for_image", "data": {"image_url": image_url, "filters": ["needles"]}, "id": "1"})
         time.sleep(0.2)
@@ -126,6 +129,9 @@ def test_unreachable_image_publishes_image_failed(stack: Stack) -> None:
     user = uid("hank")
     s = Socket(f"{stack.ws_base}/{user}")
     try:
+        # Attached first: a 404 fails fast, and an event published before the socket's attach is
+        # at the log head it starts from (a client would resume by offset to see it).
+        s.wait_for("connected")
         missing = stack.images.url(f"/missing-{uuid.uuid4().hex}.jpg")
         assert queue(stack, user, missing, ["spiders"]).status_code == 202
         failed = s.wait_for("image_failed", timeout=30)[0]["data"]

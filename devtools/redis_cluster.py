@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 from devtools.processes import redis_answers, stop_process
-from devtools.redis_server import free_port
+from devtools.redis_server import free_port, port_free
 
 REDIS_SERVER = "/usr/bin/redis-server"
 MISSING = (
@@ -32,18 +31,9 @@ def _free_port_pair() -> int:
     """A port whose cluster bus port (port + 10000) is free too."""
     for _ in range(200):
         port = free_port()
-        if port + 10000 < 65536 and _free(port + 10000):
+        if port + 10000 < 65536 and port_free(port + 10000):
             return port
     raise RuntimeError("no free port pair for a cluster node")
-
-
-def _free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 class ClusterNode:

@@ -119,7 +119,7 @@ def run_with_redis(command: list[str], data_dir: Path, redis_url: str) -> int:
     env = dict(os.environ)
     server: EmbeddedRedis | None = None
     if not redis_url:
-        port = 6379 if _port_free(6379) else None
+        port = 6379 if port_free(6379) else None
         server = EmbeddedRedis(data_dir / "redis", port=port)
         server.start()
         env["REDIS_URL"] = server.url
@@ -135,7 +135,8 @@ def run_with_redis(command: list[str], data_dir: Path, redis_url: str) -> int:
             server.stop()
 
 
-def _port_free(port: int) -> bool:
+def port_free(port: int) -> bool:
+    """Whether 127.0.0.1:``port`` can be bound now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         try:
             s.bind(("127.0.0.1", port))

@@ -109,17 +109,23 @@ def test_a_killed_gateway_process_is_replaced_and_its_counts_are_kept(redis_url:
         victim = min(pids)
         os.kill(victim, signal.SIGKILL)
         after: list[int] = []
+        unanswered = 0
 
         def replaced() -> bool:
+            nonlocal unanswered
             try:
                 after.append(httpx.get(gw.url + "/healthz", timeout=2).json()["process"])
-            except httpx.HTTPError:  # a connection that was queued on the killed process's socket
-                pass
+            except httpx.HTTPError:
+                # Queued on the killed process's socket (never served), or served by a live process after
+                # our timeout on a loaded machine (counted there): either way not in `after`.
+                unanswered += 1
             return len(set(after) - pids) == 1
 
         wait_until(replaced, 20, "a new gateway process", interval=0.02)
         text = httpx.get(gw.url + "/metrics", timeout=10).text
         served = metric_sum(text, "gateway_requests_total", route="/healthz", status="200")
-        assert served == REQUESTS + len(after)  # the dead process's counts stay in the sum
+        # The dead process's counts stay in the sum (it served about half of REQUESTS, far more than
+        # the few attempts that got no answer).
+        assert REQUESTS + len(after) <= served <= REQUESTS + len(after) + unanswered
     finally:
         gw.stop()

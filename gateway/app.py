@@ -104,7 +104,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.redis = client
         app.state.broker = broker
         app.state.filters = FilterStore(client)
-        app.state.image_queue = ImageQueue(client, broker, settings.job_ttl_seconds)
+        app.state.image_queue = ImageQueue(client, broker, settings.job_ttl_seconds, log_len=settings.event_log_len,
+                                           log_seconds=settings.event_log_seconds, sharded=settings.redis_cluster)
         # Warm and loud: a missing or corrupt model stops the start with what to do (ModelUnavailable).
         model = await asyncio.to_thread(load_offline_model, settings)
         log.info("offline model ready in %.2f s (%s)", model.embedder.load.seconds, model.embedder.load.path)

@@ -95,17 +95,24 @@ async def queue_image_job(request: Request) -> JSONResponse:
     outcome = await _queue(request).request(user_id, job)
     if outcome.state == "done" and outcome.result is not None:
         return JSONResponse({**completed_body(dict(outcome.result)), "job_id": job.job_id}, status_code=200)
+    if outcome.state == "failed":
+        # Failed within the failure TTL: said at once, as a poll would say it; no new job.
+        return JSONResponse({**failed_body(outcome.failure or {}), "job_id": job.job_id}, status_code=200)
     return JSONResponse(
         {"status": outcome.state, "job_id": job.job_id, "wait_id": job.wait_id}, status_code=202
     )
+
+
+def failed_body(failure: dict[str, Any]) -> dict[str, Any]:
+    # Not in the original: a job that failed for good says so instead of "pending forever".
+    return {"status": "FAILED", "reason": failure.get("reason", "failed")}
 
 
 def poll_answer(found: Lookup) -> dict[str, Any]:
     if found.result is not None:
         return completed_body(dict(found.result))
     if found.failure is not None:
-        # Not in the original: a job that failed for good says so instead of "pending forever".
-        return {"status": "FAILED", "reason": found.failure.get("reason", "failed")}
+        return failed_body(found.failure)
     return {"status": "NOT FOUND"}
 
 
@@ -224,14 +231,15 @@ OPENAPI_SCHEMAS: dict[str, Schema] = {
             "job_id": apidoc.string(),
         },
     },
+    "ImageFailed": {
+        "type": "object",
+        "required": ["status", "reason"],
+        "properties": {"status": {"const": "FAILED"}, "reason": {"type": "string"}, "job_id": {"type": "string"}},
+    },
     "ImagePoll": {
         "oneOf": [
             ref("ImageCompleted"),
-            {
-                "type": "object",
-                "required": ["status", "reason"],
-                "properties": {"status": {"const": "FAILED"}, "reason": {"type": "string"}},
-            },
+            ref("ImageFailed"),
             {"type": "object", "required": ["status"], "properties": {"status": {"const": "NOT FOUND"}}},
         ],
     },
@@ -244,7 +252,8 @@ def openapi_paths(doc: DocContext) -> Paths:
             "summary": "Queue an image job (or get its finished result)", "tags": ["images"],
             "requestBody": apidoc.request_body(doc.user_body("ImageJobRequest")),
             "responses": {
-                "200": apidoc.json_body(ref("ImageCompleted"), "Already done."),
+                "200": apidoc.json_body({"oneOf": [ref("ImageCompleted"), ref("ImageFailed")]},
+                                        "Already done, or failed within the failure TTL (no job queued)."),
                 "202": apidoc.json_body(ref("ImageJobQueued"), "Queued (first waiter) or pending (already queued)."),
                 **apidoc.errors(*doc.body_errors),
             },

@@ -34,7 +34,8 @@ async def complete_inline(
     watcher: CompletionWatcher, queue: ImageQueue, images: ImageConfigs, seconds: float
 ) -> int:
     """Turn the DEFERRED local markers whose job ends within ``seconds`` into COMPLETED ones
-    (in place); returns how many. Failed jobs stay DEFERRED: the client's poll or socket says why."""
+    (in place); returns how many. Failed jobs stay DEFERRED: the client's poll or socket says why.
+    A job that failed already (within the failure TTL, so none was queued) is not waited for."""
     pending = deferred_local(images)
     if not pending or seconds <= 0:
         return 0
@@ -42,11 +43,13 @@ async def complete_inline(
     async with watcher.watch(waits) as futures:
         if futures is not None:
             # Subscribed before this read: what ends from here on is heard of.
-            results = await queue.results(waits)
-            open_ = [futures[w] for w in waits if w not in results]
+            results, failed = await queue.ended(waits)
+            open_ = [futures[w] for w in waits if w not in results and w not in failed]
             if open_:
                 await asyncio.wait(open_, timeout=seconds)
-                results.update(await queue.results([w for w in waits if w not in results and futures[w].done()]))
+                late, _ = await queue.ended([w for w in waits if w not in results and w not in failed
+                                             and futures[w].done()])
+                results.update(late)
         else:
             results = {}
     for wait_id, result in results.items():

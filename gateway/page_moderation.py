@@ -89,6 +89,8 @@ async def image_configs(
         if outcome.state == "done" and outcome.result is not None:
             configs[url] = {**base, "status": "COMPLETED", "processedUrl": outcome.result["url"]}
         else:
+            # Also when it failed lately (no job queued): the marker has no failed status, and the
+            # client's poll or socket wait hears FAILED at once (docs/protocol.md §3.2, §4).
             configs[url] = {**base, "status": "DEFERRED"}
 
     await asyncio.gather(*(one(u) for u in post.image_urls[:MAX_IMAGES_PER_POST]))

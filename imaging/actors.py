@@ -60,9 +60,7 @@ class JobRunner:
         self.settings = settings
         self.redis = client
         self.queue_time_limits_ms = queue_time_limits_ms
-        self.announcer = Announcer(client, result_ttl=settings.result_ttl_seconds,
-                                   failure_ttl=settings.failure_ttl_seconds, log_len=settings.event_log_len,
-                                   log_seconds=settings.event_log_seconds, sharded=settings.redis_cluster)
+        self.announcer = Announcer.from_settings(client, settings)
         self._services: pipeline.Services | None = None
         self._services_lock = threading.Lock()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from typing import Any
 
@@ -12,6 +13,7 @@ from redis.commands.core import Script
 
 from imaging.metrics import unreplicated_writes
 from shared import events, imagejobs, keys
+from shared.config import Settings
 from shared.events import ImageResult
 
 log = logging.getLogger(__name__)
@@ -28,19 +30,26 @@ NO_REPLICA_BACKOFF_SECONDS = 10.0
 class Announcer:
     def __init__(
         self, client: redis.Redis, *, result_ttl: int, failure_ttl: int, log_len: int, log_seconds: int = 600,
-        sharded: bool = False,
+        transient_failure_ttl: int | None = None, sharded: bool = False,
     ) -> None:
         self.redis = client
         self.sharded = sharded  # Redis Cluster: events go out with SPUBLISH, writes wait for a replica
         self._no_replica_until: dict[str, float] = {}
         self.result_ttl = result_ttl
         self.failure_ttl = failure_ttl
+        self.transient_failure_ttl = failure_ttl if transient_failure_ttl is None else transient_failure_ttl
         self.log_len = log_len
         self.log_seconds = log_seconds
         self._finish = client.register_script(imagejobs.FINISH_JOB)
         self._publish = client.register_script(imagejobs.PUBLISH_EVENT)
         self._release = client.register_script(imagejobs.RELEASE_WAITERS)
         self._waits = imagejobs.WaitRegistry(client)
+
+    @classmethod
+    def from_settings(cls, client: redis.Redis, settings: Settings) -> Announcer:
+        return cls(client, result_ttl=settings.result_ttl_seconds, failure_ttl=settings.failure_ttl_seconds,
+                   transient_failure_ttl=settings.transient_failure_ttl_seconds, log_len=settings.event_log_len,
+                   log_seconds=settings.event_log_seconds, sharded=settings.redis_cluster)
 
     def existing_result(self, wait: str) -> ImageResult | None:
         return imagejobs.decode_result(self.redis.get(keys.result_key(wait)))
@@ -60,11 +69,22 @@ class Announcer:
         waiters = self._run(self._finish, keys_, args)
         return self._announce(wait, waiters, events.image_processed(result), dedupe)
 
-    def failed(self, wait: str, job: str, image_url: str, filters: list[str], reason: str, dedupe: str) -> int:
-        # A failure is kept briefly (FAILURE_TTL_SECONDS): long enough for pollers to learn of it,
-        # short enough that a later request (the source may be back) retries.
-        failure = {"reason": reason, "image_url": image_url, "job_id": job}
-        keys_, args = imagejobs.finish_args(wait, job, orjson.dumps(failure), self.failure_ttl, failed=True,
+    def failed(
+        self, wait: str, job: str, image_url: str, filters: list[str], reason: str, dedupe: str, *, permanent: bool
+    ) -> int:
+        """Store the failure and announce it; returns how many users were told.
+
+        While the record lives, requests for the wait id are answered FAILED and queue nothing
+        (register_wait.lua): a dead image host costs one job per TTL, not one per page view. A
+        permanent failure (404, refused address, not an image) is kept FAILURE_TTL_SECONDS; a
+        transient one (timeouts, 5xx, already retried by Dramatiq) TRANSIENT_FAILURE_TTL_SECONDS,
+        shorter, since the source may be back soon."""
+        kind = imagejobs.FAILURE_PERMANENT if permanent else imagejobs.FAILURE_TRANSIENT
+        ttl = self.failure_ttl if permanent else self.transient_failure_ttl
+        # failure_id: this record's identity, so the gateway tells a later asker of it once (image_jobs.py).
+        failure = {"reason": reason, "image_url": image_url, "job_id": job, "kind": kind,
+                   "failure_id": secrets.token_hex(8)}
+        keys_, args = imagejobs.finish_args(wait, job, orjson.dumps(failure), ttl, failed=True,
                                             sharded=self.sharded)
         waiters = self._run(self._finish, keys_, args)
         return self._announce(wait, waiters, events.image_failed(image_url, filters, reason, job), dedupe)

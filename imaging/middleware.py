@@ -10,7 +10,7 @@ import redis
 
 from imaging import payloads
 from imaging.announce import Announcer
-from imaging.job_errors import JobError
+from imaging.job_errors import JobError, PermanentJobError
 from shared.config import Settings
 
 log = logging.getLogger(__name__)
@@ -34,9 +34,7 @@ class QueueTimeLimits(dramatiq.Middleware):
 
 class FailureEvents(dramatiq.Middleware):
     def __init__(self, client: redis.Redis, settings: Settings) -> None:
-        self.announcer = Announcer(client, result_ttl=settings.result_ttl_seconds,
-                                   failure_ttl=settings.failure_ttl_seconds, log_len=settings.event_log_len,
-                                   log_seconds=settings.event_log_seconds, sharded=settings.redis_cluster)
+        self.announcer = Announcer.from_settings(client, settings)
 
     def after_process_message(
         self, broker: dramatiq.Broker, message: dramatiq.MessageProxy, *, result: Any = None,
@@ -63,6 +61,9 @@ class FailureEvents(dramatiq.Middleware):
             reason = "job skipped"
         else:
             reason = f"processing failed ({type(exception).__name__})"
+        # Only a PermanentJobError says the image itself is the problem; anything else (retries of a
+        # transient error used up, a skipped message, an unexpected error) may go away soon.
         self.announcer.failed(
-            job.wait_id, job.job_id, job.image_url, list(job.filters), reason, dedupe=message.message_id
+            job.wait_id, job.job_id, job.image_url, list(job.filters), reason, dedupe=message.message_id,
+            permanent=isinstance(exception, PermanentJobError),
         )

@@ -109,7 +109,12 @@ class Settings:
     )
     failure_ttl_seconds: int = _env_field(
         "FAILURE_TTL_SECONDS", 300,
-        "How long a failed image job's record lives: pollers learn of it, later requests retry.",
+        "How long a permanent image failure (404, refused address, not an image, too large) is remembered: "
+        "requests for that image and those filters get FAILED without a new job; later ones retry.",
+    )
+    transient_failure_ttl_seconds: int = _env_field(
+        "TRANSIENT_FAILURE_TTL_SECONDS", 60,
+        "The same for a transient failure (timeouts, 429, 5xx after the worker's retries): retried sooner.",
     )
     inline_max_bytes: int = _env_field(
         "INLINE_MAX_BYTES", 96 * 1024, "Results up to this size also travel as a base64 data URL."
@@ -317,6 +322,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if settings.redis_cluster and not settings.broker_url:
         raise ConfigError("REDIS_CLUSTER=1 needs BROKER_URL: Dramatiq's Redis broker does not run on a cluster "
                           "(use amqp://... for RabbitMQ, or a standalone redis://...)")
+    for name in ("failure_ttl_seconds", "transient_failure_ttl_seconds"):
+        if getattr(settings, name) < 1:
+            raise ConfigError(f"{name.upper()} must be at least 1 (Redis expires keys by the second)")
     for name in ("poll_hold_seconds", "poll_hold_max", "feed_inline_wait_seconds"):
         if getattr(settings, name) < 0:
             raise ConfigError(f"{name.upper()} must not be negative")

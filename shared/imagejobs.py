@@ -4,7 +4,8 @@ A *wait id* names "this image under these filters" (what clients poll and wait f
 adds the intervention (what a worker does). The Lua scripts in ``lua/`` make each step atomic:
 
 1. ``register_wait``: a client (feed, direct job, socket wait) becomes a waiter; the first one for
-   a job also claims it and must enqueue it. If the result exists, it is returned instead.
+   a job also claims it and must enqueue it. If the result exists, it is returned instead; if a job
+   for the wait id failed within the failure TTL, that failure is returned and nothing is claimed.
 2. ``finish_job``: the worker stores the result (or failure), reads the waiters and says on the
    wait id's channel that the job ended (what held polls wait for; they may not know the user).
 3. ``publish_event``: per waiter, append to the user's log and publish, once per job.
@@ -46,6 +47,11 @@ LOG_HARD_CAP = 20_000  # never more than this many events per user, whatever the
 # outcome itself stays in its key; a listener reads it from there).
 ENDED_DONE = "done"
 ENDED_FAILED = "failed"
+
+# The ``kind`` of a failure record (what finish_job.lua stores under keys.failed_key()): it decides
+# how long the record keeps new jobs for the same image and filters from being queued.
+FAILURE_PERMANENT = "permanent"
+FAILURE_TRANSIENT = "transient"
 
 
 @dataclass(frozen=True)
@@ -97,22 +103,24 @@ class ImageJob:
         )
 
 
-WaitState = Literal["done", "queued", "pending"]
+WaitState = Literal["done", "queued", "pending", "failed"]
 
 
 @dataclass(frozen=True)
 class WaitOutcome:
     """What ``register_wait`` answered: ``done`` (with the result), ``queued`` (this caller claimed the
-    job and must enqueue it) or ``pending`` (someone else has it, or the caller only waits)."""
+    job and must enqueue it), ``pending`` (someone else has it, or the caller only waits) or
+    ``failed`` (with the failure record: a job failed lately, none was claimed)."""
 
     state: WaitState
     result: ImageResult | None = None
+    failure: dict[str, Any] | None = None
 
 
 def _register_call(wait: str, user_id: str, ttl: int, job: str | None) -> tuple[list[str], list[str]]:
     job_marker = keys.job_key(wait, job) if job else keys.job_key(wait, "none")
     return (
-        [keys.result_key(wait), keys.waiters_key(wait), job_marker, keys.pending_key(wait)],
+        [keys.result_key(wait), keys.waiters_key(wait), job_marker, keys.pending_key(wait), keys.failed_key(wait)],
         [user_id, str(ttl), "1", "1" if job else "0"],
     )
 
@@ -125,6 +133,8 @@ def _wait_outcome(reply: list[Any]) -> WaitOutcome:
         return WaitOutcome("queued")
     if state == "pending":
         return WaitOutcome("pending")
+    if state == "failed":
+        return WaitOutcome("failed", failure=orjson.loads(reply[1]))
     raise ValueError(f"register_wait answered {state!r}")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -20,8 +21,9 @@ class ChatModel(Protocol):
     async def aclose(self) -> None: ...
 
 
-class CloudChat:
+class CloudChat(ABC):
     """A ``ChatModel`` on a cloud SDK: a subclass builds its client (``_connect``) and one request per turn.
+    The hooks are abstract, so a subclass that lacks one cannot be constructed.
 
     ``timeout`` bounds a whole answer, retries included; the SDK's own retries are off.
     ``temperature=None`` omits the parameter, for models that reject it.
@@ -47,8 +49,17 @@ class CloudChat:
         self._temperature = temperature
         self._client = self._connect(api_key, base_url, timeout)
 
+    @abstractmethod
     def _connect(self, api_key: str, base_url: str | None, timeout: float) -> Any:
-        raise NotImplementedError
+        """The SDK client, its own retries off."""
+
+    @abstractmethod
+    async def answer(self, request: ModelRequest) -> str:
+        """As ``ChatModel.answer``: one turn, within ``timeout`` (see ``_within_timeout``)."""
+
+    @abstractmethod
+    async def aclose(self) -> None:
+        """Close the SDK client."""
 
     async def _within_timeout(self, attempt: Callable[[float], Awaitable[str]]) -> str:
         """``attempt(seconds_left)`` retried (shared.providers.retry) until ``timeout`` seconds from now."""

@@ -4,6 +4,10 @@ Shapes read (``GET /api/v1/timelines/home``, ``/public``, ``/tag/:tag``, ``/list
 
     [ status, ... ]                  a JSON array of Status entities
     status.reblog                    a boost: the client shows the boosted status, so that is judged
+    status.quote.quoted_status       a quote post (Mastodon 4.4): the client shows the quoted status
+                                     inside the quoting one, so it is judged and edited as a post of its
+                                     own (its own ``quote`` is shallow: an id, nothing shown, not read);
+                                     null, or absent, when the quote is not accepted or is filtered
     status.content                   sanitised HTML (<p>, <br>, <a>, <span>)
     status.spoiler_text              the author's content warning ("" when none)
     status.sensitive                 media hidden behind the client's "sensitive" veil
@@ -22,7 +26,8 @@ Interventions, in Mastodon's own vocabulary where it has one, so an unmodified w
   COMPLETED result with an https URL replaces ``url`` and ``preview_url``; while a job is DEFERRED
   the status is marked ``sensitive`` so the web client veils the picture until the user clicks.
 
-The post's ``title`` is the author's content warning (judged, never edited). Bodies are edited in
+The post's ``title`` is the author's content warning (judged, never edited). A status met twice (in the
+timeline and quoted, or boosted twice) is one post, edited wherever it appears. Bodies are edited in
 place (:mod:`.jsonsplice`): everything outside changed values keeps its bytes, Rails escapes included.
 Anything of another shape is skipped; only a body that is not a JSON array is refused.
 """
@@ -95,19 +100,25 @@ class MastodonDocument(SplicedDocument[_Status]):
             path: Path = (i,)
             if isinstance(status.get("reblog"), dict):
                 status, path = status["reblog"], (i, "reblog")
-            sid = status.get("id")
-            post_id = sid if isinstance(sid, str) and sid else f"unknown_{i}"
-            content = status.get("content")
-            spoiler = status.get("spoiler_text")
-            indices, urls, alts = _images(status)
-            post = FeedPost(
-                post_id,
-                spoiler.strip() if isinstance(spoiler, str) else "",
-                content_text(content) if isinstance(content, str) else "",
-                urls,
-                alts,
-            )
-            self._items.append(_Status(post, path, indices))
+            self._add(status, path, f"unknown_{i}")
+            quote = status.get("quote")
+            quoted = quote.get("quoted_status") if isinstance(quote, dict) else None
+            if isinstance(quoted, dict):
+                self._add(quoted, (*path, "quote", "quoted_status"), f"unknown_{i}_quoted")
+
+    def _add(self, status: dict[str, Any], path: Path, fallback_id: str) -> None:
+        sid = status.get("id")
+        content = status.get("content")
+        spoiler = status.get("spoiler_text")
+        indices, urls, alts = _images(status)
+        post = FeedPost(
+            sid if isinstance(sid, str) and sid else fallback_id,
+            spoiler.strip() if isinstance(spoiler, str) else "",
+            content_text(content) if isinstance(content, str) else "",
+            urls,
+            alts,
+        )
+        self._items.append(_Status(post, path, indices))
 
     def _values(self, item: _Status, edit: PostEdit) -> dict[Path, Any]:
         node = get_path(self._tree, item.path)

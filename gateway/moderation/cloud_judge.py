@@ -1,11 +1,14 @@
 """What the OpenAI and Gemini page judges have in common: settings, the page runner, the provider interface.
 
-A subclass builds its SDK client (``_connect``) and makes one request for one rendered page
-(``_complete``); ``PageJudge`` splits the page, bounds concurrency and retries within the deadline.
+A subclass builds its SDK client (``_connect``), makes one request for one rendered page
+(``_complete``) and closes its client (``aclose``); ``PageJudge`` splits the page, bounds
+concurrency and retries within the deadline. The hooks are abstract, so a subclass that lacks one
+cannot be constructed.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from gateway.moderation.batching import MAX_CHARS_PER_REQUEST, PageJudge
@@ -16,7 +19,7 @@ from shared.providers.retry import RetryPolicy
 DEFAULT_TIMEOUT = 15.0
 
 
-class CloudJudge:
+class CloudJudge(ABC):
     """A ``ModerationProvider`` on a cloud model. ``timeout`` bounds a whole ``judge`` call, retries included.
 
     ``temperature=None`` omits the parameter, for models that reject it.
@@ -57,9 +60,14 @@ class CloudJudge:
     async def judge(self, posts: list[Post], filters: list[Filter]) -> dict[str, PostVerdict]:
         return await self._pages.judge(posts, filters)
 
-    def _connect(self, api_key: str, base_url: str | None, timeout: float) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    async def aclose(self) -> None:
+        """Close the SDK client."""
 
+    @abstractmethod
+    def _connect(self, api_key: str, base_url: str | None, timeout: float) -> Any:
+        """The SDK client, its own retries off."""
+
+    @abstractmethod
     async def _complete(self, message: str, time_left: float) -> str:
         """One request; the model's JSON text, or Retryable / ProviderError."""
-        raise NotImplementedError

@@ -9,6 +9,7 @@ Retries are ``shared.providers.retry.retry_sync``, for which ``CloudTransient`` 
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -76,11 +77,12 @@ def call_with_retries(attempt: Callable[[float], T], *, gate: Gate, policy: Retr
     return retry_sync(gate.name, attempt, policy=policy, deadline=deadline, slot=gate.run, out_of_time=CloudTransient)
 
 
-class GatedClient:
+class GatedClient(ABC):
     """What both image clients share: their settings and two gates per provider.
 
     Separate gates for edits and vision calls: a queue of slow edits must not hold up the quick vision
-    calls of local jobs. A subclass builds its SDK client in ``_connect``.
+    calls of local jobs. A subclass builds its SDK client in ``_connect`` (abstract: a subclass without it
+    cannot be constructed).
     """
 
     name: str
@@ -106,8 +108,9 @@ class GatedClient:
         self.request_timeout = request_timeout
         self._client = self._connect(api_key, base_url, request_timeout)
 
+    @abstractmethod
     def _connect(self, api_key: str, base_url: str | None, timeout: float) -> Any:
-        raise NotImplementedError
+        """The SDK client, its own retries off."""
 
     def close(self) -> None:
         self._client.close()

@@ -68,6 +68,21 @@ def test_job_protocol_scripts_run_on_the_cluster(client: redis.cluster.RedisClus
     assert done.state == "done" and done.result == {"result": "r"}
 
 
+def test_a_failure_recorded_on_the_cluster_answers_without_a_claim(client: redis.cluster.RedisCluster) -> None:
+    wait = keys.wait_id(f"https://img.example/{uuid.uuid4().hex}.jpg", ["spiders"])
+    waits = imagejobs.WaitRegistry(client)
+    finish = client.register_script(imagejobs.FINISH_JOB)
+    assert waits.register(wait, "alice", 60, "job-1").state == "queued"
+    failure = {"reason": "HTTP 404", "kind": imagejobs.FAILURE_PERMANENT}
+    failed_keys, failed_argv = imagejobs.finish_args(wait, "job-1", orjson.dumps(failure), 60, failed=True,
+                                                     sharded=True)
+    assert one_slot([*failed_keys, keys.failed_key(wait), keys.pending_key(wait)])
+    assert [w.decode() for w in finish(keys=failed_keys, args=failed_argv)] == ["alice"]
+    again = waits.register(wait, "bob", 60, "job-1")
+    assert again.state == "failed" and again.failure == failure
+    assert client.exists(keys.job_key(wait, "job-1")) == 0  # nothing claimed
+
+
 def test_publish_event_appends_and_spublishes_on_the_users_node(client: redis.cluster.RedisCluster) -> None:
     user = f"u-{uuid.uuid4().hex[:6]}"
     publish = client.register_script(imagejobs.PUBLISH_EVENT)

@@ -20,13 +20,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+from redis import Redis
 
 from devtools.redis_server import EmbeddedRedis, free_port
+from shared import keys
 from tests.harness import ImageServer, Proc, base_env, make_test_jpeg, start_process, wait_http, wait_until
 from tests.wsclient import Socket
 
 REDDIT_URL = "https://www.reddit.com/svc/shreddit/feeds/home-feed?after=dDNfZ2VuMDI0&t=DAY"
 JPEG = make_test_jpeg(seed=4)
+FAILURE_TTL = 4
 
 
 class GatedImages(ImageServer):
@@ -73,7 +76,9 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     images = GatedImages()
     images.start()
     rig = Rig(redis.url, tmp / "logs", images, free_port())
-    env = base_env(redis.url, GATEWAY_PORT=str(rig.gateway_port), WORKER_METRICS_PORT=str(free_port()))
+    # Failures are remembered for 4 s (not 5 min), so a test sees the record expire and the job run again.
+    env = base_env(redis.url, GATEWAY_PORT=str(rig.gateway_port), WORKER_METRICS_PORT=str(free_port()),
+                   FAILURE_TTL_SECONDS=str(FAILURE_TTL))
     env.pop("PUBLIC_GATEWAY_URL", None)
     worker = start_process("worker", ["-m", "imaging.worker"], env, rig.logs)
     wait_until(lambda: "imaging worker ready" in worker.log_path.read_text(errors="replace")
@@ -229,8 +234,8 @@ def image_markers(feed_html: str) -> list[dict[str, object]]:
     return [json.loads(html.unescape(c)) for c in found]
 
 
-def feed_with_image(gw: Proc, image_url: str) -> dict[str, object]:
-    uid = f"inline-{uuid.uuid4().hex[:8]}"
+def feed_with_image(gw: Proc, image_url: str, uid: str | None = None) -> dict[str, object]:
+    uid = uid or f"inline-{uuid.uuid4().hex[:8]}"
     r = httpx.post(gw.url + "/filters", json={"user_id": uid, "filter_text": "spiders", "intensity": 2,
                                               "content_type": "all"}, timeout=10)
     assert r.status_code == 200, r.text
@@ -267,6 +272,42 @@ def test_feed_inline_wait_gives_up_on_a_slow_job(rig: Rig) -> None:
     marker = feed_with_image(brief, url)  # the gate stays shut: the job cannot end in time
     assert marker["status"] == "DEFERRED"
     rig.images.open(url)
+
+
+def test_dead_image_costs_one_job_per_failure_ttl_not_one_per_page_view(rig: Rig, gateway: Proc) -> None:
+    path = f"/img/dead-{uuid.uuid4().hex[:8]}.jpg"  # the image host answers 404: a permanent failure
+    url = rig.images.url(path)
+    assert feed_with_image(gateway, url)["status"] == "DEFERRED"
+    first = poll(gateway, url, ["spiders"]).json()  # held until the job fails
+    assert first["status"] == "FAILED" and "404" in first["reason"]
+    failed_before = metric(gateway, "gateway_image_jobs_total", '{state="failed"}')
+
+    # A second page view (another user) within the TTL: the same wire (a DEFERRED marker, then FAILED
+    # at once), no new job; that user's event log gets the image_failed a job would have sent.
+    viewer = f"again-{uuid.uuid4().hex[:8]}"
+    assert feed_with_image(gateway, url, viewer)["status"] == "DEFERRED"
+    again = poll(gateway, url, ["spiders"], timeout=5).json()
+    assert again == first
+    direct = httpx.post(gateway.url + "/images/jobs", timeout=10,
+                        json={"user_id": viewer, "image_url": url, "filters": ["spiders"]})
+    assert direct.status_code == 200 and direct.json()["status"] == "FAILED", direct.text
+    assert rig.images.hits[path] == 1
+    assert metric(gateway, "gateway_image_jobs_total", '{state="failed"}') == failed_before + 1
+    log = Redis.from_url(rig.redis_url)
+    try:
+        [(_, fields)] = log.xrange(keys.user_log_key(viewer))
+        event = json.loads(fields[b"p"])
+        assert event["type"] == "image_failed" and event["data"]["image_url"] == url
+        assert "404" in event["data"]["reason"]
+    finally:
+        log.close()
+
+    # Past the TTL the record is gone (nothing pending: NOT FOUND), and the next view runs a new job.
+    wait_until(lambda: poll(gateway, url, ["spiders"], timeout=5).json()["status"] == "NOT FOUND",
+               FAILURE_TTL + 5, "failure record expiry")
+    assert feed_with_image(gateway, url)["status"] == "DEFERRED"
+    assert poll(gateway, url, ["spiders"]).json()["status"] == "FAILED"
+    assert rig.images.hits[path] == 2
 
 
 # -- image URLs as the browser writes them --------------------------------------------------------

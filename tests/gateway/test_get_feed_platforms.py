@@ -51,6 +51,22 @@ def test_untouched_page_comes_back_byte_identical(api: TestClient, platform: str
     assert r.status_code == 200 and r.json()["feed"]["response"] == page.body
 
 
+def test_mastodon_quoted_status_is_judged_and_edited(api: TestClient) -> None:
+    uid = user()
+    add_filter(api, uid, "war", 1, "text")  # blur
+    quoted = {"id": "30", "content": "<p>The war in the news again</p>", "spoiler_text": "", "sensitive": False,
+              "media_attachments": [], "reblog": None, "quote": {"state": "accepted", "quoted_status_id": "7"}}
+    quoting = {"id": "31", "content": "<p>Lovely garden photos today</p>", "spoiler_text": "", "sensitive": False,
+               "media_attachments": [], "reblog": None, "quote": {"state": "accepted", "quoted_status": quoted}}
+    body = json.dumps([quoting], separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e")
+    r = get_feed(api, uid, REQUEST_URLS["mastodon"], body)
+    assert r.status_code == 200, r.text
+    assert [c["post_id"] for c in r.json()["moderation"]["changed"]] == ["30"]
+    [out] = json.loads(r.json()["feed"]["response"])
+    assert out["content"] == quoting["content"]
+    assert out["quote"]["quoted_status"]["content"] == f"<p>The {m.BLUR_START}war{m.BLUR_END} in the news again</p>"
+
+
 @pytest.mark.parametrize(
     ("url", "body"),
     [

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from shared import keys
-from shared.imagejobs import ImageJob
+from shared.imagejobs import ImageJob, WaitRegistry
 from shared.jobqueue import CLOUD_QUEUE, LOCAL_QUEUE, image_route
 from tests.harness import make_test_jpeg, wait_until
 from tests.imaging.workerkit import Rig, new_user, rig
@@ -156,3 +156,35 @@ def test_malformed_messages_do_not_stop_the_worker(bare: Rig) -> None:
     job = new_job(bare, "shrink")
     bare.queue(job, new_user())
     assert bare.result(job)["intervention"] == "shrink"
+
+
+@pytest.fixture(scope="module")
+def forgetful(redis_url: str) -> Iterator[Rig]:
+    """A worker that remembers failures briefly, so a test sees the record expire."""
+    with rig(redis_url, FAILURE_TTL_SECONDS="3", TRANSIENT_FAILURE_TTL_SECONDS="2") as r:
+        yield r
+
+
+def test_recorded_failure_stops_new_jobs_until_its_ttl_ends(forgetful: Rig) -> None:
+    job = new_job(forgetful)
+    job = ImageJob(image_url=job.image_url + "-gone", filters=job.filters, intervention="blur", filter_text="spiders")
+    forgetful.queue(job, new_user())
+    failure = forgetful.failure(job)
+    assert failure["kind"] == "permanent" and "404" in failure["reason"]
+    assert 2000 < forgetful.redis.pttl(keys.failed_key(job.wait_id)) <= 3000
+    # Another page view of the dead image: answered from the record, nothing claimed or fetched.
+    again = WaitRegistry(forgetful.redis).register(job.wait_id, new_user(), 900, job.job_id)
+    assert again.state == "failed" and again.failure == failure
+    assert forgetful.images.hits(job.image_url) == 1
+    wait_until(lambda: forgetful.redis.exists(keys.failed_key(job.wait_id)) == 0, 5, "failure record expiry")
+    forgetful.queue(job, new_user())  # past the TTL: claimed and run again
+    wait_until(lambda: forgetful.images.hits(job.image_url) == 2, 10, "second download")
+
+
+def test_transient_failure_is_remembered_for_its_shorter_ttl(forgetful: Rig) -> None:
+    job = new_job(forgetful, "blur", "spiders", *[503] * 8)
+    forgetful.queue(job, new_user())
+    failure = forgetful.failure(job, timeout=30)  # after the worker's retries
+    assert failure["kind"] == "transient" and "503" in failure["reason"]
+    assert 0 < forgetful.redis.pttl(keys.failed_key(job.wait_id)) <= 2000
+    assert forgetful.images.hits(job.image_url) == 4  # the first attempt and three retries

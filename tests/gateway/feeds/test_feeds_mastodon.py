@@ -174,3 +174,85 @@ def test_odd_shapes_never_raise() -> None:
         json.loads(doc.render({p.id: edit for p in doc.posts}))
     out = json.loads(doc.render({"8": PostEdit.blur(["war"])}))
     assert out[-1]["content"] == f"<script>war</script><p>{m.BLUR_START}war{m.BLUR_END}</p>"
+
+
+# -- quote posts (Mastodon 4.4: status.quote = {state, quoted_status}; inside a quoted status the quote is
+# shallow, {state, quoted_status_id}) ---------------------------------------------------------------------
+
+def quote_of(quoted: dict[str, Any] | None, state: str = "accepted") -> dict[str, Any]:
+    return {"state": state, "quoted_status": quoted}
+
+
+QUOTED = status(
+    "30",
+    "<p>tanks &amp; war</p>",
+    spoiler_text="news",
+    media_attachments=[image("q")],
+    quote={"state": "accepted", "quoted_status_id": "31"},  # shallow: nothing of 31 is shown
+)
+
+
+def test_a_quoted_status_is_judged_as_a_post_of_its_own() -> None:
+    body = rails([
+        status("1", "<p>look at this</p>", quote=quote_of(QUOTED)),
+        status("2", "", reblog=status("20", "<p>boosted quote</p>", quote=quote_of(status("40", "<p>inner</p>")))),
+        status("3", "<p>pending</p>", quote=quote_of(None, "pending")),
+        status("4", "<p>shallow</p>", quote={"state": "accepted", "quoted_status_id": "9"}),
+    ])
+    posts = parse_feed("mastodon", body).posts
+    assert [(p.id, p.title, p.body) for p in posts] == [
+        ("1", "", "look at this"),
+        ("30", "news", "tanks & war"),
+        ("20", "", "boosted quote"),
+        ("40", "", "inner"),
+        ("3", "", "pending"),
+        ("4", "", "shallow"),
+    ]
+    assert posts[1].image_urls == ["https://files.example/q.jpg"] and posts[1].image_alts == ["a tank"]
+
+
+def test_quoted_status_is_edited_in_place_and_the_rest_keeps_its_bytes() -> None:
+    quoting = status("1", "<p>look at this war</p>", quote=quote_of(QUOTED))
+    other = status("2", "<p>war elsewhere</p>")
+    body = rails([quoting, other])
+    doc = parse_feed("mastodon", body)
+    edit = PostEdit(body=Overlay("Violence"), images={"https://files.example/q.jpg": CONFIG})
+    out = doc.render({"30": edit})
+    assert out.endswith("," + rails([other])[1:])  # the next status byte for byte
+    assert out.startswith(rails([quoting])[:rails([quoting]).index('"quote"')])  # the quoting status's own keys
+    first = json.loads(out)[0]
+    quoted = first["quote"]["quoted_status"]
+    assert quoted["spoiler_text"] == "Violence \u00b7 news" and quoted["sensitive"] is True
+    assert json.loads(quoted["media_attachments"][0]["diy_mod_config"]) == CONFIG
+    assert quoted["quote"] == {"state": "accepted", "quoted_status_id": "31"}
+    assert first["content"] == "<p>look at this war</p>" and first["spoiler_text"] == ""
+    # Put the original quoted status back: no other value changed.
+    reverted = json.loads(out)
+    reverted[0]["quote"]["quoted_status"] = QUOTED
+    assert rails(reverted) == body
+
+
+def test_quoting_and_quoted_edits_together_and_inside_a_boost() -> None:
+    inner = status("40", "<p>war inside</p>")
+    body = rails([
+        status("1", "<p>war outside</p>", quote=quote_of(status("30", "<p>war quoted</p>"))),
+        status("2", "", reblog=status("20", "<p>calm</p>", quote=quote_of(inner))),
+    ])
+    out = json.loads(parse_feed("mastodon", body).render(
+        {"1": PostEdit.blur(["war"]), "30": PostEdit(body=Rewrite("peace")), "40": PostEdit.blur(["war"])}
+    ))
+    assert out[0]["content"] == f"<p>{m.BLUR_START}war{m.BLUR_END} outside</p>"
+    assert out[0]["quote"]["quoted_status"]["content"] == f"<p>{m.REWRITE_START}peace{m.REWRITE_END}</p>"
+    assert out[1]["reblog"]["content"] == "<p>calm</p>"
+    assert out[1]["reblog"]["quote"]["quoted_status"]["content"] == f"<p>{m.BLUR_START}war{m.BLUR_END} inside</p>"
+
+
+def test_a_status_quoted_and_in_the_timeline_is_one_post_edited_in_both_places() -> None:
+    quoted = status("30", "<p>war</p>")
+    body = rails([quoted, status("1", "<p>see above</p>", quote=quote_of(quoted))])
+    doc = parse_feed("mastodon", body)
+    assert [p.id for p in doc.posts] == ["30", "1"]
+    out = json.loads(doc.render({"30": PostEdit.blur(["war"])}))
+    blurred = f"<p>{m.BLUR_START}war{m.BLUR_END}</p>"
+    assert out[0]["content"] == out[1]["quote"]["quoted_status"]["content"] == blurred
+    assert out[1]["content"] == "<p>see above</p>"

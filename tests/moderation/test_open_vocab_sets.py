@@ -1,0 +1,83 @@
+"""The blind held-out open-vocabulary set is well formed (shape only: nothing here runs a matcher on it)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+import pytest
+
+from bench.open_vocab_data import OPEN_VOCAB_DIR, heldout2_set
+
+RECORD_KEYS = {"id", "platform", "title", "body", "image_alt", "matches", "note"}
+# Words that say what kind of content a filter wants, not what it is about.
+KIND_WORDS = {"but", "are", "is", "fine", "of", "the", "and", "close", "up", "photo", "picture", "image",
+              "result", "news", "spoiler", "announcement"}
+
+
+def _read(name: str) -> Any:
+    return orjson.loads((OPEN_VOCAB_DIR / name).read_bytes())
+
+
+def _records() -> list[dict[str, Any]]:
+    lines = (OPEN_VOCAB_DIR / "heldout2.jsonl").read_text(encoding="utf-8").splitlines()
+    return [orjson.loads(line) for line in lines if line.strip()]
+
+
+def _topic_words(filter_text: str) -> set[str]:
+    words = {w.removesuffix("s") for w in re.findall(r"[a-z0-9]+", filter_text.lower())}
+    return words - KIND_WORDS
+
+
+def test_blind_filters_are_well_formed_and_new() -> None:
+    filters = _read("heldout2_filters.json")
+    assert len(filters) >= 10
+    assert [f["id"] for f in filters] == list(range(1, len(filters) + 1))
+    for f in filters:
+        assert set(f) == {"id", "filter_text", "content_type", "intensity"}
+        assert f["content_type"] in ("all", "text", "image") and 1 <= f["intensity"] <= 5
+    assert {f["content_type"] for f in filters} == {"all", "text", "image"}
+    development = [f["filter_text"] for f in _read("filters.json")]
+    for f in filters:
+        for other in development:
+            assert not _topic_words(f["filter_text"]) & _topic_words(other), (f["filter_text"], other)
+
+
+def test_blind_posts_are_well_formed() -> None:
+    filters = {f["id"]: f for f in _read("heldout2_filters.json")}
+    records = _records()
+    assert len(records) >= 100
+    assert len({r["id"] for r in records}) == len(records)
+    for r in records:
+        assert set(r) == RECORD_KEYS, r["id"]
+        assert re.fullmatch(r"b\d{3}", r["id"]), r["id"]
+        assert all(isinstance(r[k], str) for k in RECORD_KEYS - {"matches"}), r["id"]
+        assert r["platform"] in ("reddit", "x") and (r["platform"] == "reddit" or r["title"] == ""), r["id"]
+        assert r["title"] or r["body"] or r["image_alt"], r["id"]
+        assert r["matches"] == sorted(set(r["matches"])), r["id"]
+        assert all(isinstance(m, int) and m in filters for m in r["matches"]), r["id"]
+        # An image filter sees only image_alt, so it cannot match a post without an image.
+        assert all(r["image_alt"] for m in r["matches"] if filters[m]["content_type"] == "image"), r["id"]
+    for fid in filters:
+        assert sum(fid in r["matches"] for r in records) >= 5, fid
+    matched = sum(bool(r["matches"]) for r in records)
+    assert 0.3 <= matched / len(records) <= 0.6
+
+
+def test_heldout2_set_loads_what_the_files_say() -> None:
+    filters, posts = heldout2_set()
+    records = _records()
+    assert [f.id for f in filters] == [f["id"] for f in _read("heldout2_filters.json")]
+    assert [(lp.post.id, sorted(lp.gold), lp.post.has_image) for lp in posts] == [
+        (r["id"], r["matches"], bool(r["image_alt"])) for r in records
+    ]
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("close-up photos of rats", {"rat"}),
+    ("birds, but chickens are fine", {"bird", "chicken"}),
+    ("F1 race results", {"f1", "race"}),
+])
+def test_topic_words_drop_kind_words(text: str, words: set[str]) -> None:
+    assert _topic_words(text) == words

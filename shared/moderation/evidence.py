@@ -70,6 +70,11 @@ _FRAMING_STEMS = frozenset(
 )
 
 
+# One word wider than the local matcher's window: "didn't see a single snake". Measured on the development
+# set (leave-one-filter-out micro F1 0.685 -> 0.694); wider windows changed nothing more.
+NEGATION_WINDOW = 4
+
+
 @lru_cache(maxsize=4096)
 def subject_stems(topic: str) -> frozenset[str]:
     return frozenset(s for s in stems_of(topic) if s not in _FRAMING_STEMS and len(s) > 2)
@@ -82,7 +87,7 @@ def literal_hits(stems: frozenset[str], tokens: Tokens) -> tuple[list[str], bool
     for i, s in enumerate(tokens.stems):
         if s not in stems:
             continue
-        if _negated(tokens, i):
+        if _negated(tokens, i, NEGATION_WINDOW):
             negated = True
             continue
         word = tokens.span(i, i)

@@ -18,6 +18,7 @@ BENCHES = [
     "bench.cluster_fanout",
     "bench.redis_costs",
     "bench.open_vocab_bench",
+    "bench.compare_models",
 ]
 
 

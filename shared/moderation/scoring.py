@@ -198,10 +198,10 @@ def _matches_at(pattern: tuple[str, ...], tokens: Tokens, i: int) -> bool:
     return True
 
 
-def _negated(tokens: Tokens, start: int) -> bool:
+def _negated(tokens: Tokens, start: int, window: int = NEGATION_WINDOW) -> bool:
     """A negator shortly before the hit, in the same clause: "no spiders", "not pregnant"."""
     clause = tokens.clauses[start]
-    for k in range(start - 1, max(-1, start - 1 - NEGATION_WINDOW), -1):
+    for k in range(start - 1, max(-1, start - 1 - window), -1):
         if tokens.clauses[k] != clause:
             break
         word = tokens.words[k].replace("'", "")

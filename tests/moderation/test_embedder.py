@@ -68,3 +68,13 @@ def test_a_corrupt_model_file_fails_loudly_with_the_fix(tmp_path: Path) -> None:
 def test_a_missing_model_file_fails_loudly_with_the_fix(tmp_path: Path) -> None:
     with pytest.raises(ModelUnavailable, match=r"not found.*pip install"):
         Embedder(tmp_path / "cache", model_path=tmp_path / "absent.onnx")
+
+
+def test_a_model_spec_whose_package_is_missing_says_what_to_install(cache_dir: Path) -> None:
+    from dataclasses import replace
+
+    from shared.moderation.embedder import MINILM_L6
+
+    absent = replace(MINILM_L6, name="absent", package="no-such-model-package==9", distribution="no-such-model-package")
+    with pytest.raises(ModelUnavailable, match=r"pip install 'no-such-model-package==9'"):
+        Embedder(cache_dir, spec=absent)

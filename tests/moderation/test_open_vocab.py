@@ -88,3 +88,22 @@ def test_cloud_providers_receive_the_compiled_concept() -> None:
     assert (docs[0]["topic"], docs[0]["reader_says_fine"], docs[0]["one_sentence_is_enough"]) == (
         "spiders", ["drawings"], False)
     assert docs[1]["one_sentence_is_enough"] is True
+
+
+def test_the_filters_own_words_are_masked_in_every_form() -> None:
+    from shared.moderation.evidence import without_subject
+
+    assert without_subject("sharks", "A shark! Two Sharks, and a whale.") == "A it! Two it, and a whale."
+    assert without_subject("car crashes", "my laptop crashed") == "my laptop it"
+    assert without_subject("sharks", "nothing here about fish") == "nothing here about fish"
+
+
+async def test_context_similarity_is_measured_only_where_the_filters_word_appears(matcher: OpenVocabMatcher) -> None:
+    team = Post("team", body="the San Jose Sharks blew a 3-goal lead again. I can't keep doing this every night")
+    unnamed = Post("unnamed", body="a great white circled our boat for ten minutes, its fin cutting the water")
+    evidence = await matcher.gather([team, unnamed], [SHARKS])
+    team_ev, unnamed_ev = evidence[("team", 7)], evidence[("unnamed", 7)]
+    # Without its word the team's post reads much less like the filter; the other post has no word to mask.
+    assert team_ev.context_similarity is not None and team_ev.context_similarity < team_ev.similarity - 0.1
+    assert unnamed_ev.context_similarity is None
+    assert unnamed_ev.vector()[1] == unnamed_ev.vector()[0]

@@ -353,3 +353,29 @@ def test_a_reply_with_markup_is_cleaned_before_anyone_sees_it(redis_url: str, fr
     assert len(stored["examples"]) == 6 and stored["examples"][0] == EXPANSION["examples"][0]
     assert all(len(e) <= 160 for e in stored["examples"])
 
+
+
+async def test_a_page_reads_its_expansions_with_one_mget_then_from_memory(redis_url: str, fresh: redis.Redis) -> None:
+    fresh.set(filter_expansion_key(PROMPT_VERSION, "project aurora"), parse_expansion(EXPANSION).to_json())
+    unexpanded = f"never expanded {uuid.uuid4().hex[:8]}"
+    fresh.set(filter_expansion_claim_key(PROMPT_VERSION, unexpanded), b"failed", ex=60)  # paused: not asked
+
+    def mgets() -> int:
+        return int(fresh.info("commandstats").get("cmdstat_mget", {}).get("calls", 0))
+
+    with FakeOpenAI(expected_api_key=KEY) as server:
+        client = aioredis.Redis.from_url(redis_url)
+        expansions = FilterExpansions(client, OpenAIExpander(KEY, "gpt-4o-mini", f"{server.url}/v1"), None,
+                                      ttl_seconds=600, retry_seconds=60)
+        try:
+            before = mgets()
+            first = await expansions.lookup([FILTER, unexpanded, "project aurora."])
+            assert mgets() - before == 1
+            again = await expansions.lookup([FILTER, unexpanded])  # next page: nothing read
+            assert mgets() - before == 1
+            assert first == again == {"project aurora": parse_expansion(EXPANSION)}
+            await expansions.drain()
+            assert server.requests == []  # the unexpanded text is paused after a failure elsewhere
+        finally:
+            await expansions.aclose()
+            await client.aclose()

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 import redis
 import redis.asyncio as aioredis
 
+from gateway import metrics
 from gateway.moderation.filter_expansion import PROMPT_VERSION, FilterExpander
 from shared import redisconn
 from shared.keys import filter_expansion_claim_key, filter_expansion_key
@@ -125,10 +126,12 @@ class FilterExpansions:
                     expansion = await self.expander.expand(text)
                 except (ProviderError, ExpansionRejected) as exc:
                     log.warning("filter expansion of %r failed (%s); its rule-compiled concept is used", text, exc)
+                    metrics.filter_expansions.labels("failed").inc()
                     await self._pause(claim)
                     return
                 await self.redis.set(key, expansion.to_json(), ex=self.ttl)
                 await self.redis.delete(claim)
+                metrics.filter_expansions.labels("stored").inc()
             self._remember(text, expansion)
             if self.vectors is not None:
                 await self.vectors.vectors(expansion.texts())  # the next page finds them embedded

@@ -116,6 +116,13 @@ def user() -> str:
     return f"fx-{uuid.uuid4().hex[:10]}"
 
 
+def expansions_counted(client: TestClient, outcome: str) -> float:
+    """``gateway_filter_expansions_total{outcome=...}`` on /metrics (the registry is shared by in-process apps)."""
+    prefix = f'gateway_filter_expansions_total{{outcome="{outcome}"}} '
+    found = [line[len(prefix):] for line in client.get("/metrics").text.splitlines() if line.startswith(prefix)]
+    return float(found[0]) if found else 0.0
+
+
 def test_the_cloud_page_document_carries_the_expansion_only_where_there_is_one() -> None:
     aurora = Filter(id=0, filter_text="Project Aurora", intensity=3, content_type="text")
     plain = Filter(id=1, filter_text="sharks", intensity=2, content_type="all")
@@ -153,12 +160,14 @@ def test_no_key_or_off_means_no_expander() -> None:
 def test_two_users_saving_the_same_filter_make_one_call(redis_url: str, fresh: redis.Redis) -> None:
     with FakeOpenAI(expected_api_key=KEY) as server, gateway(redis_url, **openai_env(server)) as gw:
         server.chat.push(EXPANSION)
+        stored = expansions_counted(gw.client, "stored")
         add_filter(gw.client, user(), FILTER, 3)
         add_filter(gw.client, user(), "  project aurora. ", 2)  # the same text, normalised
         gw.drain()
         add_filter(gw.client, user(), "PROJECT AURORA", 1)  # cached by now: nothing to ask
         gw.drain()
         [request] = expansion_requests(server)
+        assert expansions_counted(gw.client, "stored") == stored + 1
         assert FakeOpenAI.message_text(request, "user") == filter_message("project aurora")
         assert request.json["response_format"]["json_schema"]["strict"] is True
         key = filter_expansion_key(PROMPT_VERSION, "project aurora")
@@ -239,6 +248,7 @@ def test_a_failing_provider_never_fails_or_holds_the_save(redis_url: str, fresh:
     with FakeOpenAI(expected_api_key=KEY) as server, \
             gateway(redis_url, **openai_env(server, FILTER_EXPANSION_TIMEOUT_SECONDS="1")) as gw:
         server.chat.responder = answers[failure]
+        failed = expansions_counted(gw.client, "failed")
         uid = user()
         try:
             add_filter(gw.client, uid, FILTER, 3)
@@ -248,6 +258,7 @@ def test_a_failing_provider_never_fails_or_holds_the_save(redis_url: str, fresh:
         finally:
             release.set()
         assert any("filter expansion of 'project aurora' failed" in r.getMessage() for r in caplog.records)
+        assert expansions_counted(gw.client, "failed") == failed + 1
         asked = len(expansion_requests(server))
         assert asked >= 1
         assert not fresh.exists(filter_expansion_key(PROMPT_VERSION, "project aurora"))

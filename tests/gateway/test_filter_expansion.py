@@ -390,3 +390,15 @@ async def test_a_page_reads_its_expansions_with_one_mget_then_from_memory(redis_
         finally:
             await expansions.aclose()
             await client.aclose()
+
+
+def test_a_filter_saved_before_the_key_is_expanded_when_a_feed_first_reads_it(redis_url: str, fresh: redis.Redis,
+                                                                              api: TestClient) -> None:
+    uid = user()
+    add_filter(api, uid, FILTER, 3)  # a gateway without a key (or /chat, which saves without this route)
+    with FakeOpenAI(expected_api_key=KEY) as server, gateway(redis_url, **openai_env(server)) as gw:
+        server.chat.push(EXPANSION)
+        assert matched_posts(gw.client, uid, AURORA_POST) == {}  # not expanded yet: asked for now
+        gw.drain()
+        assert len(expansion_requests(server)) == 1
+        assert list(matched_posts(gw.client, uid, AURORA_POST)) == [AURORA_POST]

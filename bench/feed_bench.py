@@ -85,7 +85,8 @@ def run(delay: float, samples: int) -> None:
         fake.chat.responder = answer
         fake.start()
         gw = start_gateway(redis_server.url, Path(tmp) / "logs", MODERATION_PROVIDER="openai",
-                           OPENAI_API_KEY="bench", OPENAI_BASE_URL=fake.url + "/v1")
+                           OPENAI_API_KEY="bench", OPENAI_BASE_URL=fake.url + "/v1",
+                           FILTER_EXPANSION_PROVIDER="off")  # counts page calls only
         try:
             with httpx.Client(base_url=gw.url, timeout=60) as client:
                 user = f"bench-{uuid.uuid4().hex[:6]}"

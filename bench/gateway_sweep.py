@@ -111,7 +111,7 @@ def measure_config(redis_url: str, fake: FakeOpenAI, log_dir: Path, processes: i
                    ladder: list[float], label: str) -> list[Point]:
     gw = start_gateway(redis_url, log_dir, name=f"gateway-sweep-{processes}", GATEWAY_PROCESSES=str(processes),
                        LOG_LEVEL="WARNING", MODERATION_PROVIDER="openai", OPENAI_API_KEY="bench",
-                       OPENAI_BASE_URL=fake.url + "/v1")
+                       OPENAI_BASE_URL=fake.url + "/v1", FILTER_EXPANSION_PROVIDER="off")
     try:
         user = f"sweep-{uuid.uuid4().hex[:6]}"
         with httpx.Client(base_url=gw.url, timeout=60) as client:

@@ -24,9 +24,11 @@ from gateway.chat.factory import make_chat_engine
 from gateway.completions import CompletionWatcher
 from gateway.cors import with_cors
 from gateway.embedding_cache import RedisVectors
+from gateway.expansions import FilterExpansions
 from gateway.feed_judge import FeedJudge
 from gateway.filter_store import FilterStore
 from gateway.image_jobs import ImageQueue
+from gateway.moderation.filter_expansion import make_expander
 from gateway.moderation.from_settings import make_provider
 from gateway.responses import ApiError, JSONResponse, error_response
 from gateway.viewer import pages as viewer_pages
@@ -114,10 +116,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         provider = make_provider(settings)
         if provider.name == offline.name:
             provider = offline  # "local" is the open-vocabulary matcher; the lexicon is its precision layer
+        # With a cloud key, each distinct filter text is expanded once (in the background) for every provider.
+        expander = make_expander(settings)
+        app.state.expansions = expansions = None if expander is None else FilterExpansions(
+            client, expander, app.state.vectors, ttl_seconds=settings.filter_expansion_ttl_seconds,
+            retry_seconds=settings.filter_expansion_retry_seconds)
         # The offline matcher stands in when a cloud provider fails or runs out of time.
-        app.state.judge = FeedJudge(client, provider, offline, settings.feed_time_budget_seconds)
-        log.info("gateway process %d: moderation provider %s, %s", os.getpid(), provider.name,
-                 speedups.describe_server(settings, client))
+        app.state.judge = FeedJudge(client, provider, offline, settings.feed_time_budget_seconds, expansions)
+        log.info("gateway process %d: moderation provider %s, filter expansion %s, %s", os.getpid(), provider.name,
+                 expander.name if expander is not None else "off", speedups.describe_server(settings, client))
         app.state.chat = make_chat_engine(client, app.state.filters, settings)
         await app.state.completions.start()
         try:
@@ -125,6 +132,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await app.state.completions.stop()
             await app.state.chat.aclose()
+            if expansions is not None:
+                await expansions.aclose()
             closer = getattr(provider, "aclose", None)
             if closer is not None:
                 await closer()

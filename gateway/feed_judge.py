@@ -18,9 +18,11 @@ import orjson
 import redis
 import redis.asyncio as aioredis
 
+from gateway.expansions import FilterExpansions
 from shared import redisconn
 from shared.keys import PREFIX
 from shared.models import Filter
+from shared.moderation.expansion import Expansions, expansion_for
 from shared.moderation.provider import ModerationProvider
 from shared.moderation.types import Match, Post, PostVerdict, ProviderError
 
@@ -36,8 +38,16 @@ def canonical_filters(filters: list[Filter]) -> tuple[list[Filter], dict[int, Fi
     return canonical, {i: f for i, f in enumerate(ordered)}
 
 
-def filter_signature(canonical: list[Filter]) -> str:
-    raw = orjson.dumps([(f.filter_text.strip().lower(), f.content_type, f.intensity) for f in canonical])
+def filter_signature(canonical: list[Filter], expansions: Expansions | None = None) -> str:
+    """The verdict cache's name for a filter set; an expanded filter adds its expansion's digest, so verdicts
+    judged before the expansion arrived are not reused after (a filter without one keys as before)."""
+    parts: list[tuple[object, ...]] = []
+    for f in canonical:
+        part: tuple[object, ...] = (f.filter_text.strip().lower(), f.content_type, f.intensity)
+        if (expansion := expansion_for(expansions, f.filter_text)) is not None:
+            part += (expansion.digest(),)
+        parts.append(part)
+    raw = orjson.dumps(parts)
     return hashlib.sha256(raw).hexdigest()[:24]
 
 
@@ -76,20 +86,25 @@ class PageJudgement:
 
 
 class FeedJudge:
+    """``expansions``: where cloud expansions of filter texts are read, once per page (None: none are used)."""
+
     def __init__(self, client: aioredis.Redis, provider: ModerationProvider,
-                 fallback: ModerationProvider | None, budget_seconds: float) -> None:
+                 fallback: ModerationProvider | None, budget_seconds: float,
+                 expansions: FilterExpansions | None = None) -> None:
         self.redis = client
         self.provider = provider
         self.fallback = fallback if fallback is not None and fallback is not provider else None
         self.budget = budget_seconds
+        self.expansions = expansions
 
     async def judge_page(self, posts: list[Post], filters: list[Filter]) -> PageJudgement:
         started = time.perf_counter()
         canonical, back = canonical_filters(filters)
-        signature = filter_signature(canonical)
         result = PageJudgement(verdicts={}, provider=self.provider.name)
         if not posts or not canonical:
             return result
+        expansions = await self.expansions.lookup(f.filter_text for f in canonical) if self.expansions else {}
+        signature = filter_signature(canonical, expansions)
         keys = [verdict_key(self.provider.name, signature, p) for p in posts]
         try:
             cached = await redisconn.mget(self.redis, keys)
@@ -105,7 +120,7 @@ class FeedJudge:
                 verdicts[post.id] = decode_verdict(raw, post.id)
         result.cached = len(verdicts)
         if todo:
-            fresh = await self._judge_uncached(todo, canonical, result)
+            fresh = await self._judge_uncached(todo, canonical, expansions, result)
             verdicts.update(fresh)
             if result.fallback is None and fresh:
                 await self._store(fresh, todo, signature)
@@ -114,11 +129,11 @@ class FeedJudge:
         result.elapsed_ms = (time.perf_counter() - started) * 1000
         return result
 
-    async def _judge_uncached(self, todo: list[Post], canonical: list[Filter],
+    async def _judge_uncached(self, todo: list[Post], canonical: list[Filter], expansions: Expansions,
                               result: PageJudgement) -> dict[str, PostVerdict]:
         try:
             result.provider_calls += 1
-            return await asyncio.wait_for(self.provider.judge(todo, canonical), timeout=self.budget)
+            return await asyncio.wait_for(self.provider.judge(todo, canonical, expansions), timeout=self.budget)
         except (ProviderError, TimeoutError) as exc:
             reason = "time budget exceeded" if isinstance(exc, TimeoutError) else str(exc)
             log.warning("provider %s failed for %d posts (%s)", self.provider.name, len(todo), reason)
@@ -127,7 +142,8 @@ class FeedJudge:
                 return {}
             result.fallback = f"{self.provider.name} failed ({reason}); judged by {self.fallback.name}"
             try:
-                return await asyncio.wait_for(self.fallback.judge(todo, canonical), timeout=self.budget)
+                return await asyncio.wait_for(self.fallback.judge(todo, canonical, expansions),
+                                              timeout=self.budget)
             except (ProviderError, TimeoutError) as exc2:
                 log.error("fallback provider failed too: %s", exc2)
                 return {}

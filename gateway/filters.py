@@ -98,8 +98,11 @@ async def _embed_concept(request: Request, filter_text: str) -> None:
     """Compile the filter and embed its descriptions now, so the first feed after saving pays nothing.
 
     The vectors live in Redis under the hash of each description's text, shared by every user whose
-    filter compiles to the same texts (see gateway/embedding_cache.py).
+    filter compiles to the same texts (see gateway/embedding_cache.py). With a cloud key the text is
+    also expanded, in the background: the save never waits for that model (gateway/expansions.py).
     """
+    if request.app.state.expansions is not None:
+        request.app.state.expansions.schedule(filter_text)
     await request.app.state.vectors.vectors(concept_for(filter_text).texts())
 
 

@@ -31,6 +31,8 @@ provider_calls = Counter("gateway_provider_calls_total", "Moderation provider ca
 provider_fallbacks = Counter("gateway_provider_fallbacks_total", "Pages judged by the fallback provider",
                              registry=registry)
 posts_judged = Counter("gateway_posts_judged_total", "Posts judged", ["source"], registry=registry)
+filter_expansions = Counter("gateway_filter_expansions_total", "Filter expansion calls by outcome (stored, failed)",
+                            ["outcome"], registry=registry)
 image_jobs = Counter("gateway_image_jobs_total", "Image requests by outcome (queued, pending, done, failed)", ["state"],
                      registry=registry)
 held_polls = Gauge("gateway_held_polls", "/get_img_result polls held while their job runs", registry=registry)

@@ -199,6 +199,25 @@ class Settings:
     provider_concurrency: int = _env_field(
         "PROVIDER_CONCURRENCY", 8, "Concurrent provider calls per gateway process."
     )
+    filter_expansion_provider: str = _env_field(
+        "FILTER_EXPANSION_PROVIDER",
+        "auto",
+        "Who expands a saved filter's text (descriptions, what never counts, example phrasings; one call per "
+        "distinct text, cached for every user): `off`, `openai`, `gemini`, or `auto` (openai if its key is set, "
+        "else gemini, else off). Uses OPENAI_MODEL / GEMINI_MODEL and the same keys and base URLs.",
+    )
+    filter_expansion_timeout_seconds: float = _env_field(
+        "FILTER_EXPANSION_TIMEOUT_SECONDS", 20.0,
+        "Wall-time bound of one filter expansion, retries included; it runs in the background, never in a save.",
+    )
+    filter_expansion_ttl_seconds: int = _env_field(
+        "FILTER_EXPANSION_TTL_SECONDS", 30 * 24 * 3600,
+        "How long an expansion stays cached in Redis (a save or feed after that asks again).",
+    )
+    filter_expansion_retry_seconds: int = _env_field(
+        "FILTER_EXPANSION_RETRY_SECONDS", 600,
+        "After a failed expansion (provider down, slow, unusable reply) the text is not asked again for this long.",
+    )
     chat_provider: str = _env_field(
         "CHAT_PROVIDER",
         "auto",
@@ -325,7 +344,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     for name in ("failure_ttl_seconds", "transient_failure_ttl_seconds"):
         if getattr(settings, name) < 1:
             raise ConfigError(f"{name.upper()} must be at least 1 (Redis expires keys by the second)")
-    for name in ("poll_hold_seconds", "poll_hold_max", "feed_inline_wait_seconds"):
+    if settings.filter_expansion_provider.strip().lower() not in {"auto", "off", "openai", "gemini"}:
+        raise ConfigError(f"FILTER_EXPANSION_PROVIDER {settings.filter_expansion_provider!r} is not known")
+    if settings.filter_expansion_timeout_seconds <= 0 or settings.filter_expansion_ttl_seconds <= 0:
+        raise ConfigError("FILTER_EXPANSION_TIMEOUT_SECONDS and FILTER_EXPANSION_TTL_SECONDS must be positive")
+    for name in ("poll_hold_seconds", "poll_hold_max", "feed_inline_wait_seconds", "filter_expansion_retry_seconds"):
         if getattr(settings, name) < 0:
             raise ConfigError(f"{name.upper()} must not be negative")
     for name, value, known in (("EVENT_LOOP", settings.event_loop, {"auto", "uvloop", "asyncio"}),

@@ -150,3 +150,13 @@ CHANNEL_PREFIX = f"{PREFIX}:u:"
 def embedding_key(model: str, text: str) -> str:
     """One text's embedding, shared by every user: the same post (or filter description) is embedded once."""
     return f"{PREFIX}:emb:{model}:{_digest(text)}"
+
+
+def filter_expansion_key(prompt_version: str, normalised_text: str) -> str:
+    """A cloud model's expansion of one filter text (JSON), shared by every user with that filter."""
+    return f"{PREFIX}:fx:{prompt_version}:{_digest(normalised_text)}"
+
+
+def filter_expansion_claim_key(prompt_version: str, normalised_text: str) -> str:
+    """Marker that one process is expanding this filter text (SET NX), or that it failed recently (a pause)."""
+    return f"{PREFIX}:fx:{prompt_version}:{_digest(normalised_text)}:claim"

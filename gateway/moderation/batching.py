@@ -13,6 +13,7 @@ import orjson
 from gateway.moderation.page_prompt import SYSTEM_PROMPT, post_doc, render_page
 from gateway.moderation.replies import parse_results
 from shared.models import Filter
+from shared.moderation.expansion import Expansions
 from shared.moderation.types import Post, PostVerdict, ProviderError
 from shared.providers.retry import RetryPolicy, retry_async
 
@@ -24,13 +25,14 @@ MAX_CHARS_PER_REQUEST = 60_000
 Attempt = Callable[[str, float], Awaitable[str]]
 
 
-def split_page(posts: list[Post], filters: list[Filter], max_chars: int = MAX_CHARS_PER_REQUEST) -> list[list[Post]]:
+def split_page(posts: list[Post], filters: list[Filter], max_chars: int = MAX_CHARS_PER_REQUEST,
+               expansions: Expansions | None = None) -> list[list[Post]]:
     """Posts grouped into as few requests as fit ``max_chars`` (prompt and filters included), order kept.
 
     Size is counted in UTF-8 bytes of the JSON, which over-estimates non-ASCII text: the safe side. A
     single post bigger than the budget still gets its own request (its fields are already capped).
     """
-    budget = max_chars - len(SYSTEM_PROMPT) - len(render_page([], filters))
+    budget = max_chars - len(SYSTEM_PROMPT) - len(render_page([], filters, expansions))
     batches: list[list[Post]] = []
     current: list[Post] = []
     used = 0
@@ -71,17 +73,19 @@ class PageJudge:
         # Shared by every page this provider judges, so one busy process cannot flood the API.
         self._slots = asyncio.Semaphore(max(1, concurrency))
 
-    async def judge(self, posts: list[Post], filters: list[Filter]) -> dict[str, PostVerdict]:
+    async def judge(self, posts: list[Post], filters: list[Filter],
+                    expansions: Expansions | None = None) -> dict[str, PostVerdict]:
         if not posts:
             return {}
         if not filters:
             return {p.id: PostVerdict(post_id=p.id) for p in posts}
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
-        batches = split_page(posts, filters, self.max_chars)
+        batches = split_page(posts, filters, self.max_chars, expansions)
         try:
             async with asyncio.timeout_at(deadline), asyncio.TaskGroup() as group:
-                tasks = [group.create_task(self._judge_batch(batch, filters, deadline)) for batch in batches]
+                tasks = [group.create_task(self._judge_batch(batch, filters, deadline, expansions))
+                         for batch in batches]
         except TimeoutError as exc:
             raise ProviderError(f"{self.name}: no verdict within {self.timeout:g}s") from exc
         except ExceptionGroup as group_error:
@@ -94,8 +98,9 @@ class PageJudge:
             verdicts.update(task.result())
         return verdicts
 
-    async def _judge_batch(self, batch: list[Post], filters: list[Filter], deadline: float) -> dict[str, PostVerdict]:
-        message = render_page(batch, filters)
+    async def _judge_batch(self, batch: list[Post], filters: list[Filter], deadline: float,
+                           expansions: Expansions | None) -> dict[str, PostVerdict]:
+        message = render_page(batch, filters, expansions)
         raw = await retry_async(
             self.name,
             lambda left: self._attempt(message, left),

@@ -13,6 +13,7 @@ from typing import Any
 
 from gateway.moderation.batching import MAX_CHARS_PER_REQUEST, PageJudge
 from shared.models import Filter
+from shared.moderation.expansion import Expansions
 from shared.moderation.types import Post, PostVerdict
 from shared.providers.retry import RetryPolicy
 
@@ -57,8 +58,9 @@ class CloudJudge(ABC):
             max_chars=max_chars_per_request,
         )
 
-    async def judge(self, posts: list[Post], filters: list[Filter]) -> dict[str, PostVerdict]:
-        return await self._pages.judge(posts, filters)
+    async def judge(self, posts: list[Post], filters: list[Filter],
+                    expansions: Expansions | None = None) -> dict[str, PostVerdict]:
+        return await self._pages.judge(posts, filters, expansions)
 
     @abstractmethod
     async def aclose(self) -> None:

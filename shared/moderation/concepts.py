@@ -13,7 +13,9 @@ is plain data (its text is hashed for caching), so it can be built anywhere and 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from shared.moderation.expansion import FilterExpansion
 
 # "X, but Y are fine", "X except Y", "X (not Y)": the clause after these is the user's exclusion.
 _EXCLUSION_CLAUSE = re.compile(
@@ -52,6 +54,24 @@ class FilterConcept:
     def texts(self) -> tuple[str, ...]:
         """Every text the model embeds for this concept, in a fixed order."""
         return (self.subject, *self.descriptions, *self.exclusions, *self.user_exclusions)
+
+    def with_expansion(self, expansion: FilterExpansion | None) -> FilterConcept:
+        """This concept plus what a cloud model said the filter means (``shared.moderation.expansion``).
+
+        The rule-compiled texts come first and stay; the model's descriptions and example phrasings are
+        compared with posts like the rule descriptions, its exclusions like the rule exclusions, and a
+        passing mention counts when either says so.
+        """
+        if expansion is None:
+            return self
+        # A model's exclusion never removes what the rules say the filter means (its subject, topic, descriptions).
+        meant = {t.casefold() for t in (self.subject, self.topic, *self.descriptions)}
+        exclusions = tuple(dict.fromkeys((*self.exclusions, *(e for e in expansion.exclusions
+                                                                if e.casefold() not in meant))))
+        excluded = {e.casefold() for e in exclusions}
+        added = (d for d in (*expansion.descriptions, *expansion.examples) if d.casefold() not in excluded)
+        return replace(self, descriptions=tuple(dict.fromkeys((*self.descriptions, *added))), exclusions=exclusions,
+                       information=self.information or expansion.passing_mention_counts)
 
 
 def _split_exclusions(text: str) -> tuple[str, list[str]]:

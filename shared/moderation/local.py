@@ -9,6 +9,7 @@ matches (it is the caller's threshold and choice of intervention), only how sure
 from __future__ import annotations
 
 from shared.models import Filter
+from shared.moderation.expansion import Expansions
 from shared.moderation.scoring import IMAGE, Hit, UnitScore, compile_filters, score_post
 from shared.moderation.text import Tokens, tokenize
 from shared.moderation.types import Match, Post, PostVerdict, ProviderError
@@ -29,7 +30,9 @@ class LocalMatcher:
     name = "local"
     can_rewrite = False
 
-    async def judge(self, posts: list[Post], filters: list[Filter]) -> dict[str, PostVerdict]:
+    async def judge(self, posts: list[Post], filters: list[Filter],
+                    expansions: Expansions | None = None) -> dict[str, PostVerdict]:
+        """``expansions`` are not used: the lexicon matches the words it was curated for."""
         return self.judge_sync(posts, filters)
 
     def judge_sync(self, posts: list[Post], filters: list[Filter]) -> dict[str, PostVerdict]:

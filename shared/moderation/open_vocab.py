@@ -27,6 +27,7 @@ from shared.models import Filter
 from shared.moderation.background import BACKGROUND_TOPICS
 from shared.moderation.concepts import FilterConcept, compile_concept
 from shared.moderation.evidence import FEATURES, Evidence, literal_evidence, post_text, without_subject
+from shared.moderation.expansion import Expansions, FilterExpansion, expansion_for
 from shared.moderation.lexicon import STOPWORDS
 from shared.moderation.local import LocalMatcher
 from shared.moderation.parse import plan_filter
@@ -71,8 +72,9 @@ def curated(topic: str) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def concept_for(filter_text: str) -> FilterConcept:
-    return compile_concept(filter_text)
+def concept_for(filter_text: str, expansion: FilterExpansion | None = None) -> FilterConcept:
+    """The rule-compiled concept, merged with a cloud model's expansion of the same text when one is cached."""
+    return compile_concept(filter_text).with_expansion(expansion)
 
 
 class OpenVocabMatcher:
@@ -87,12 +89,13 @@ class OpenVocabMatcher:
         self.calibration = calibration or Calibration.load()
         self.lexicon = LocalMatcher()
 
-    async def judge(self, posts: list[Post], filters: list[Filter]) -> dict[str, PostVerdict]:
+    async def judge(self, posts: list[Post], filters: list[Filter],
+                    expansions: Expansions | None = None) -> dict[str, PostVerdict]:
         ids = [p.id for p in posts]
         if len(set(ids)) != len(ids):
             raise ProviderError("post ids must be unique within a page")
         active = [f for f in filters if f.is_active()]
-        evidence = await self.gather(posts, active)
+        evidence = await self.gather(posts, active, expansions)
         verdicts: dict[str, PostVerdict] = {}
         for post in posts:
             matches = []
@@ -114,9 +117,13 @@ class OpenVocabMatcher:
             return ev.lexicon
         return probability >= self.calibration.threshold
 
-    async def gather(self, posts: list[Post], filters: list[Filter]) -> dict[tuple[str, int], Evidence]:
-        """Evidence for every (post id, filter id), with one call to the vector source for the page."""
-        concepts = {f.id: concept_for(f.filter_text) for f in filters}
+    async def gather(self, posts: list[Post], filters: list[Filter],
+                     expansions: Expansions | None = None) -> dict[tuple[str, int], Evidence]:
+        """Evidence for every (post id, filter id), with one call to the vector source for the page.
+
+        ``expansions`` (by normalised filter text) were read once for the page by the caller (the gateway).
+        """
+        concepts = {f.id: concept_for(f.filter_text, expansion_for(expansions, f.filter_text)) for f in filters}
         # The lexicon sees the filter without the user's exclusions (they are semantic, judged below).
         lexicon_filters = [Filter(id=f.id, filter_text=concepts[f.id].topic, content_type=f.content_type,
                                   intensity=f.intensity) for f in filters]

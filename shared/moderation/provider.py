@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from shared.models import Filter
+from shared.moderation.expansion import Expansions
 from shared.moderation.types import Post, PostVerdict
 
 
@@ -16,9 +17,12 @@ class ModerationProvider(Protocol):
     per page. Implementations must respect ``Filter.content_type``: a ``text`` filter sees only title
     and body, an ``image`` filter only the image evidence (``image_alt``), and ``all`` sees both.
     The result has one verdict per input post, keyed by ``Post.id``; failures raise ``ProviderError``.
+    ``expansions`` (by normalised filter text) are what a cloud model said some filters mean, read once
+    per page by the caller; a provider that cannot use them ignores them.
     """
 
     name: str
     can_rewrite: bool
 
-    async def judge(self, posts: list[Post], filters: list[Filter]) -> dict[str, PostVerdict]: ...
+    async def judge(self, posts: list[Post], filters: list[Filter],
+                    expansions: Expansions | None = None) -> dict[str, PostVerdict]: ...

@@ -88,10 +88,14 @@ def _timed(gateway_url: str, user: str, seed: int) -> tuple[httpx.Response, floa
     return response, time.monotonic() - started
 
 
+# Faults of the page judge only; a failing filter expansion (its own fault tests: tests/gateway) stays out.
+PAGE_CALLS_ONLY = {"FILTER_EXPANSION_PROVIDER": "off"}
+
+
 def test_openai_provider_faults_never_break_the_feed(own_redis: EmbeddedRedis, tmp_path: Path) -> None:
     with FakeOpenAI() as fake:
         gw = procs.gateway(own_redis.url, tmp_path, MODERATION_PROVIDER="openai", OPENAI_API_KEY="sk-test",
-                           OPENAI_BASE_URL=f"{fake.url}/v1", FEED_TIME_BUDGET_SECONDS=str(BUDGET))
+                           OPENAI_BASE_URL=f"{fake.url}/v1", FEED_TIME_BUDGET_SECONDS=str(BUDGET), **PAGE_CALLS_ONLY)
         try:
             results = run_scenarios(gw.url, lambda f: setattr(fake.chat, "responder", f), SCENARIOS)
         finally:
@@ -102,7 +106,7 @@ def test_openai_provider_faults_never_break_the_feed(own_redis: EmbeddedRedis, t
 def test_gemini_provider_faults_never_break_the_feed(own_redis: EmbeddedRedis, tmp_path: Path) -> None:
     with FakeGemini() as fake:
         gw = procs.gateway(own_redis.url, tmp_path, MODERATION_PROVIDER="gemini", GEMINI_API_KEY="test-key",
-                           GEMINI_BASE_URL=fake.url, FEED_TIME_BUDGET_SECONDS=str(BUDGET))
+                           GEMINI_BASE_URL=fake.url, FEED_TIME_BUDGET_SECONDS=str(BUDGET), **PAGE_CALLS_ONLY)
         try:
             results = run_scenarios(gw.url, lambda f: setattr(fake.generate, "responder", f), GEMINI_SCENARIOS)
         finally:

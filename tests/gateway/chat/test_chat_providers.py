@@ -63,6 +63,7 @@ def openai_gateway(redis_url: str, openai_fake: FakeOpenAI) -> Iterator[TestClie
         OPENAI_BASE_URL=f"{openai_fake.url}/v1",
         OPENAI_CHAT_MODEL="chat-model-x",
         CHAT_TIMEOUT_SECONDS="2.5",
+        FILTER_EXPANSION_PROVIDER="off",  # these tests count the chat's requests to the fake
     ) as client:
         yield client
 
@@ -82,6 +83,7 @@ def gemini_gateway(redis_url: str, gemini_fake: FakeGemini) -> Iterator[TestClie
         GEMINI_BASE_URL=gemini_fake.url,
         GEMINI_CHAT_MODEL="gemini-chat-y",
         CHAT_TIMEOUT_SECONDS="2.5",
+        FILTER_EXPANSION_PROVIDER="off",  # these tests count the chat's requests to the fake
     ) as client:
         yield client
 

@@ -2,7 +2,7 @@
 
 Loading is warm (a first request pays nothing) and fails loudly: ``ModelUnavailable`` says how to
 repair the installation; nothing falls back to weaker matching. One load per cache folder per
-process, so in-process tests that build many apps share it.
+process and configuration, so in-process tests that build many apps share it.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shared.config import Settings
-from shared.moderation.embedder import MODEL_SHA256, Embedder
+from shared.moderation.embedder import MODEL_SHA256, RUNTIME_VERSION, Embedder
 from shared.moderation.vocabulary import WordVectors
 
-MODEL_TAG = f"minilm-{MODEL_SHA256[:12]}"  # part of every cached embedding's key
+MODEL_TAG = f"minilm-{MODEL_SHA256[:12]}-{RUNTIME_VERSION}"  # part of every cached embedding's key
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class OfflineModel:
     words: WordVectors
 
 
-_loaded: dict[Path, OfflineModel] = {}
+_loaded: dict[tuple[Path, str, int], OfflineModel] = {}
 _lock = threading.Lock()
 
 
@@ -34,8 +34,10 @@ def model_cache_dir(settings: Settings) -> Path:
 
 def load_offline_model(settings: Settings) -> OfflineModel:
     cache = model_cache_dir(settings)
+    key = (cache, settings.embedding_model_file, settings.embedding_threads)
     with _lock:
-        if cache not in _loaded:
-            embedder = Embedder(cache)
-            _loaded[cache] = OfflineModel(embedder, WordVectors(embedder, cache))
-        return _loaded[cache]
+        if key not in _loaded:
+            embedder = Embedder(cache, model_path=Path(settings.embedding_model_file) if settings.embedding_model_file
+                                else None, threads=settings.embedding_threads)
+            _loaded[key] = OfflineModel(embedder, WordVectors(embedder, cache))
+        return _loaded[key]

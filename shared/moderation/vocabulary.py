@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.moderation.embedder import MODEL_SHA256, Embedder, default_tokenizer_path
+from shared.moderation.embedder import MODEL_SHA256, RUNTIME_VERSION, Embedder, default_tokenizer_path
 
 _WORD = re.compile(r"[a-z]{3,}")
 
@@ -26,7 +26,7 @@ class WordVectors:
         vocab = json.loads((tokenizer_path or default_tokenizer_path()).read_text())["model"]["vocab"]
         self.words = sorted(w for w in vocab if _WORD.fullmatch(w))
         self.index = {w: i for i, w in enumerate(self.words)}
-        target = Path(cache_dir) / f"words-{MODEL_SHA256[:16]}-{len(self.words)}.npy"
+        target = Path(cache_dir) / f"words-{MODEL_SHA256[:16]}-{RUNTIME_VERSION}-{len(self.words)}.npy"
         matrix = None
         if target.is_file():
             try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -43,12 +44,10 @@ class WordVectors:
             os.replace(partial, target)
         self.matrix = np.asarray(matrix, dtype=np.float32)
 
-    def closest(self, words: list[str], target: np.ndarray) -> tuple[float, str]:
-        """The highest similarity of any of ``words`` (lower-cased, known to the vocabulary) to ``target``."""
-        rows = [self.index[w] for w in words if w in self.index]
-        if not rows:
-            return 0.0, ""
-        sims = self.matrix[rows] @ target
-        best = int(np.argmax(sims))
-        known = [w for w in words if w in self.index]
-        return float(sims[best]), known[best]
+    def known(self, words: Iterable[str]) -> list[str]:
+        """Those of ``words`` (lower-cased) the vocabulary has vectors for, each once, in first-seen order."""
+        return [w for w in dict.fromkeys(words) if w in self.index]
+
+    def vectors(self, words: list[str]) -> np.ndarray:
+        """One row per word, all known (see :meth:`known`)."""
+        return self.matrix[[self.index[w] for w in words]]

@@ -19,7 +19,7 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from shared.config import Settings
-from shared.moderation.embedder import MODEL_SHA256, RUNTIME_VERSION, Embedder
+from shared.moderation.embedder import MODEL_SHA256, RUNTIME_VERSION, Embedder, ModelUnavailable
 from shared.moderation.vocabulary import WordVectors
 
 MODEL_TAG = f"minilm-{MODEL_SHA256[:12]}-{RUNTIME_VERSION}"  # part of every cached embedding's key
@@ -46,7 +46,17 @@ def load_offline_model(settings: Settings) -> OfflineModel:
         if not _loaded:
             threadpool_limits(limits=1, user_api="blas")
         if key not in _loaded:
-            embedder = Embedder(cache, model_path=Path(settings.embedding_model_file) if settings.embedding_model_file
-                                else None, threads=settings.embedding_threads)
+            embedder = _embedder(settings, cache)
             _loaded[key] = OfflineModel(embedder, WordVectors(embedder, cache))
         return _loaded[key]
+
+
+def _embedder(settings: Settings, cache: Path) -> Embedder:
+    chosen = settings.embedding_model_file
+    try:
+        return Embedder(cache, model_path=Path(chosen) if chosen else None, threads=settings.embedding_threads)
+    except ModelUnavailable as exc:
+        if not chosen:
+            raise
+        raise ModelUnavailable(f"{exc}; or unset EMBEDDING_MODEL_FILE (now {chosen!r}) to use the installed "
+                               "package's file") from exc

@@ -107,8 +107,9 @@ class Settings:
     )
     embedding_threads: int = _env_field(
         "EMBEDDING_THREADS", 1,
-        "onnxruntime threads per embedding run in each gateway process. 1 measured fastest on 2 shared cores "
-        "(gateway processes already use one core each); more helps only on idle spare cores.",
+        "Texts the offline model embeds at once in each gateway process, one thread each (a page's new posts "
+        "are shared out; a text's vector is the same either way). Above 1 helps only with idle cores: "
+        "GATEWAY_PROCESSES already takes one per core.",
     )
     max_body_bytes: int = _env_field("MAX_BODY_BYTES", 8 * 1024 * 1024, "Largest accepted request body.")
     result_ttl_seconds: int = _env_field(

@@ -54,7 +54,7 @@ def load_offline_model(settings: Settings) -> OfflineModel:
 def _embedder(settings: Settings, cache: Path) -> Embedder:
     chosen = settings.embedding_model_file
     try:
-        return Embedder(cache, model_path=Path(chosen) if chosen else None, threads=settings.embedding_threads)
+        return Embedder(cache, model_path=Path(chosen) if chosen else None, parallel=settings.embedding_threads)
     except ModelUnavailable as exc:
         if not chosen:
             raise

@@ -5,9 +5,9 @@ repair the installation; nothing falls back to weaker matching. One load per cac
 process and configuration, so in-process tests that build many apps share it.
 
 Loading also keeps numpy's BLAS on one thread in the process: the matcher's products are small
-(a page's texts against a few hundred vectors), and OpenBLAS's helper threads, woken above ~260k
-multiply-adds, spun for 3x the CPU of the work itself against the other gateway processes (5 vs
-15-30 ms of CPU per cached page, same wall time).
+(a page's texts against a few hundred vectors), yet large enough for OpenBLAS to wake its helper
+threads, whose spinning cost 15-30 ms of CPU per cached page instead of 5-6 (measured), taken
+from the other gateway processes.
 """
 
 from __future__ import annotations

@@ -28,9 +28,9 @@ from shared.moderation.background import BACKGROUND_TOPICS
 from shared.moderation.concepts import FilterConcept, compile_concept
 from shared.moderation.evidence import FEATURES, Evidence, literal_evidence, post_text, subject_stems
 from shared.moderation.lexicon import STOPWORDS
-from shared.moderation.local import LocalMatcher
+from shared.moderation.local import LocalMatcher, post_fields
 from shared.moderation.parse import plan_filter
-from shared.moderation.text import tokenize
+from shared.moderation.text import Tokens
 from shared.moderation.types import Match, Post, PostVerdict, ProviderError
 from shared.moderation.vocabulary import WordVectors
 
@@ -124,16 +124,24 @@ class OpenVocabMatcher:
         # The lexicon sees the filter without the user's exclusions (they are semantic, judged below).
         lexicon_filters = [Filter(id=f.id, filter_text=concepts[f.id].topic, content_type=f.content_type,
                                   intensity=f.intensity) for f in filters]
-        lexicon = self.lexicon.judge_sync(posts, lexicon_filters)
+        try:  # tokenized once, for the lexicon and for the literal and word evidence below
+            fields = [post_fields(p) for p in posts]
+        except (TypeError, ValueError, AttributeError) as exc:  # malformed posts
+            raise ProviderError(f"open-vocabulary matcher could not read the page: {exc}") from exc
+        lexicon = self.lexicon.judge_sync(posts, lexicon_filters, fields)
         texts = [post_text(p.title, p.body) for p in posts]
         unit_texts = list(dict.fromkeys(t for t in texts + [p.image_alt for p in posts] if t))
+        # A post's text is its title and body (their tokens are those of the joined text: a line break
+        # ends a clause); an image description is its own field.
+        unit_fields = {text: [f for f in fs[:2] if len(f)] for text, fs in zip(texts, fields, strict=True) if text}
+        unit_fields.update({p.image_alt: [fs[2]] for p, fs in zip(posts, fields, strict=True) if p.image_alt})
         wanted = unit_texts + [t for c in concepts.values() for t in c.texts()] + list(BACKGROUND_TOPICS)
         unique = list(dict.fromkeys(wanted))  # starts with unit_texts, in their order
         matrix = await self.source.vectors(unique)
         row = {t: i for i, t in enumerate(unique)}
         sims = matrix[:len(unit_texts)] @ matrix.T  # unit x every text of the page
         topic_means = sims[:, [row[t] for t in BACKGROUND_TOPICS]].mean(axis=1).tolist()
-        units = [_Unit(t, topic_means[i]) for i, t in enumerate(unit_texts)]
+        units = [_Unit(unit_fields[t], topic_means[i]) for i, t in enumerate(unit_texts)]
         unit_of = {t: i for i, t in enumerate(unit_texts)}
         distinct = list(dict.fromkeys(concepts.values()))
         scores = dict(zip(distinct, _concept_scores(distinct, units, sims, row, matrix, self.words), strict=True))
@@ -173,13 +181,12 @@ class OpenVocabMatcher:
 class _Unit:
     """One text the model saw (a post's title and body, or its image description), prepared once per page."""
 
-    __slots__ = ("stems", "text", "tokens", "topic_mean", "words")
+    __slots__ = ("fields", "stems", "topic_mean", "words")
 
-    def __init__(self, text: str, topic_mean: float) -> None:
-        self.text, self.topic_mean = text, topic_mean
-        self.tokens = tokenize(text)
-        self.stems = frozenset(self.tokens.stems)
-        self.words = [w for w in self.tokens.words if w not in STOPWORDS]
+    def __init__(self, fields: list[Tokens], topic_mean: float) -> None:
+        self.fields, self.topic_mean = fields, topic_mean
+        self.stems = frozenset(s for f in fields for s in f.stems)
+        self.words = [w for f in fields for w in f.words if w not in STOPWORDS]
 
 
 @dataclass(frozen=True)
@@ -256,10 +263,12 @@ def _evidence(concept: FilterConcept, seen: list[tuple[int, bool]], units: list[
               lexicon: bool) -> Evidence:
     stems = subject_stems(concept.topic)
     # Most posts never use the filter's words: a set test spares the token-by-token scan.
-    spans, negated = literal_evidence(concept, [units[u].tokens for u, is_image in seen
-                                                if not is_image and not stems.isdisjoint(units[u].stems)])
-    image_spans, image_negated = literal_evidence(concept, [units[u].tokens for u, is_image in seen
-                                                            if is_image and not stems.isdisjoint(units[u].stems)])
+    spans, negated = literal_evidence(concept, [f for u, is_image in seen
+                                                if not is_image and not stems.isdisjoint(units[u].stems)
+                                                for f in units[u].fields])
+    image_spans, image_negated = literal_evidence(concept, [f for u, is_image in seen
+                                                            if is_image and not stems.isdisjoint(units[u].stems)
+                                                            for f in units[u].fields])
     ev = Evidence(similarity=0.0, exclusion=0.0, topic_mean=0.0, word_similarity=0.0,
                   closest_word="", user_exclusion=0.0, lexicon=lexicon,
                   literal=bool(spans or image_spans), negated=negated or image_negated,

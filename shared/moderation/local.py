@@ -8,6 +8,8 @@ matches (it is the caller's threshold and choice of intervention), only how sure
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from shared.models import Filter
 from shared.moderation.expansion import Expansions
 from shared.moderation.scoring import IMAGE, Hit, UnitScore, compile_filters, score_post
@@ -35,8 +37,13 @@ class LocalMatcher:
         """``expansions`` are not used: the lexicon matches the words it was curated for."""
         return self.judge_sync(posts, filters)
 
-    def judge_sync(self, posts: list[Post], filters: list[Filter]) -> dict[str, PostVerdict]:
-        """The work of :meth:`judge`; it never awaits, so synchronous callers may use it directly."""
+    def judge_sync(self, posts: list[Post], filters: list[Filter],
+                   tokenized: Sequence[list[Tokens]] | None = None) -> dict[str, PostVerdict]:
+        """The work of :meth:`judge`; it never awaits, so synchronous callers may use it directly.
+
+        ``tokenized``: each post's title, body and image description already tokenized (a caller
+        that needs the tokens too tokenizes once).
+        """
         ids = [p.id for p in posts]
         if len(set(ids)) != len(ids):
             raise ProviderError("post ids must be unique within a page")
@@ -44,8 +51,8 @@ class LocalMatcher:
             active = [f for f in filters if f.is_active()]  # expired temporary filters no longer apply
             compiled = compile_filters(tuple((f.filter_text, f.content_type) for f in active))
             verdicts: dict[str, PostVerdict] = {}
-            for post in posts:
-                fields = [tokenize(post.title or ""), tokenize(post.body or ""), tokenize(post.image_alt or "")]
+            for n, post in enumerate(posts):
+                fields = tokenized[n] if tokenized is not None else post_fields(post)
                 matches = [
                     _to_match(active[pos], scores, fields)
                     for pos, scores in sorted(score_post(compiled, fields).items())
@@ -54,6 +61,11 @@ class LocalMatcher:
         except (TypeError, ValueError, AttributeError) as exc:  # malformed posts or filters
             raise ProviderError(f"local matcher could not judge the page: {exc}") from exc
         return verdicts
+
+
+def post_fields(post: Post) -> list[Tokens]:
+    """What the lexicon reads of a post: its title, body and image description."""
+    return [tokenize(post.title or ""), tokenize(post.body or ""), tokenize(post.image_alt or "")]
 
 
 def _spans(scores: list[UnitScore], fields: list[Tokens]) -> list[str]:

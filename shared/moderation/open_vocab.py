@@ -26,12 +26,12 @@ import numpy as np
 from shared.models import Filter
 from shared.moderation.background import BACKGROUND_TOPICS
 from shared.moderation.concepts import FilterConcept, compile_concept
-from shared.moderation.evidence import FEATURES, Evidence, literal_evidence, post_text, without_subject
+from shared.moderation.evidence import FEATURES, Evidence, literal_evidence, post_text, subject_stems, without_subject
 from shared.moderation.expansion import Expansions, FilterExpansion, expansion_for
 from shared.moderation.lexicon import STOPWORDS
-from shared.moderation.local import LocalMatcher
+from shared.moderation.local import LocalMatcher, post_fields
 from shared.moderation.parse import plan_filter
-from shared.moderation.text import Tokens, tokenize
+from shared.moderation.text import Tokens
 from shared.moderation.types import Match, Post, PostVerdict, ProviderError
 from shared.moderation.vocabulary import WordVectors
 
@@ -121,24 +121,38 @@ class OpenVocabMatcher:
                      expansions: Expansions | None = None) -> dict[tuple[str, int], Evidence]:
         """Evidence for every (post id, filter id), with one call to the vector source for the page.
 
+        The semantic numbers come from one matrix product (the page's texts against every text the page
+        needs) and one for the vocabulary words, reduced once per concept; the per-pair work is picking.
         ``expansions`` (by normalised filter text) were read once for the page by the caller (the gateway).
         """
         concepts = {f.id: concept_for(f.filter_text, expansion_for(expansions, f.filter_text)) for f in filters}
         # The lexicon sees the filter without the user's exclusions (they are semantic, judged below).
         lexicon_filters = [Filter(id=f.id, filter_text=concepts[f.id].topic, content_type=f.content_type,
                                   intensity=f.intensity) for f in filters]
-        lexicon = self.lexicon.judge_sync(posts, lexicon_filters)
+        try:  # tokenized once, for the lexicon and for the literal and word evidence below
+            fields = [post_fields(p) for p in posts]
+        except (TypeError, ValueError, AttributeError) as exc:  # malformed posts
+            raise ProviderError(f"open-vocabulary matcher could not read the page: {exc}") from exc
+        lexicon = self.lexicon.judge_sync(posts, lexicon_filters, fields)
         texts = [post_text(p.title, p.body) for p in posts]
-        wanted: list[str] = [t for t in texts if t] + [p.image_alt for p in posts if p.image_alt]
-        for c in concepts.values():
-            wanted += c.texts()
-        wanted += _masked_texts(posts, texts, filters, concepts)
-        wanted += BACKGROUND_TOPICS
-        unique = list(dict.fromkeys(wanted))
+        unit_texts = list(dict.fromkeys(t for t in texts + [p.image_alt for p in posts] if t))
+        # A post's text is its title and body (their tokens are those of the joined text: a line break
+        # ends a clause); an image description is its own field.
+        unit_fields = {text: [f for f in fs[:2] if len(f)] for text, fs in zip(texts, fields, strict=True) if text}
+        unit_fields.update({p.image_alt: [fs[2]] for p, fs in zip(posts, fields, strict=True) if p.image_alt})
+        masks = _masked_texts(posts, texts, filters, concepts)
+        wanted = (unit_texts + [t for c in concepts.values() for t in c.texts()] + list(masks.values())
+                  + list(BACKGROUND_TOPICS))
+        unique = list(dict.fromkeys(wanted))  # starts with unit_texts, in their order
         matrix = await self.source.vectors(unique)
         row = {t: i for i, t in enumerate(unique)}
-        topics = matrix[[row[t] for t in BACKGROUND_TOPICS]]
-        units = {t: _Unit(t, matrix[row[t]], topics) for t in dict.fromkeys(texts + [p.image_alt for p in posts]) if t}
+        sims = matrix[:len(unit_texts)] @ matrix.T  # unit x every text of the page
+        topic_means = sims[:, [row[t] for t in BACKGROUND_TOPICS]].mean(axis=1).tolist()
+        units = [_Unit(t, unit_fields[t], topic_means[i]) for i, t in enumerate(unit_texts)]
+        unit_of = {t: i for i, t in enumerate(unit_texts)}
+        distinct = list(dict.fromkeys(concepts.values()))
+        per_concept = _concept_scores(distinct, units, sims, row, matrix, self.words, masks)
+        scores = dict(zip(distinct, per_concept, strict=True))
 
         out: dict[tuple[str, int], Evidence] = {}
         for post, text in zip(posts, texts, strict=True):
@@ -146,15 +160,13 @@ class OpenVocabMatcher:
             lex_spans = {m.filter_id: m.spans for m in lex.matches} if lex else {}
             for flt in filters:
                 concept = concepts[flt.id]
-                seen: list[tuple[_Unit, bool]] = []
+                seen: list[tuple[int, bool]] = []
                 if flt.applies_to_text() and text:
-                    seen.append((units[text], False))
+                    seen.append((unit_of[text], False))
                 if flt.applies_to_images() and post.image_alt:
-                    seen.append((units[post.image_alt], True))
-                ev = _evidence(concept, seen, row, matrix, flt.id in lex_spans)
+                    seen.append((unit_of[post.image_alt], True))
+                ev = _evidence(concept, seen, units, scores[concept], flt.id in lex_spans)
                 ev.lexicon_spans = lex_spans.get(flt.id, [])
-                words = [w for u, _ in seen for w in u.words]
-                ev.word_similarity, ev.closest_word = self.words.closest(words, matrix[row[concept.subject]])
                 out[(post.id, flt.id)] = ev
         return out
 
@@ -174,21 +186,103 @@ class OpenVocabMatcher:
         return Match(filter_id=flt.id, on="image" if ev.on_image and not spans else "text", reason=reason,
                      spans=spans, confidence=round(min(_CONFIDENCE_CEILING, confidence), 3))
 
-@dataclass
 class _Unit:
     """One text the model saw (a post's title and body, or its image description), prepared once per page."""
 
-    text: str
-    vector: np.ndarray
-    tokens: Tokens
-    words: list[str]
-    topic_mean: float
+    __slots__ = ("fields", "stems", "text", "topic_mean", "words")
 
-    def __init__(self, text: str, vector: np.ndarray, topics: np.ndarray) -> None:
-        self.text, self.vector = text, vector
-        self.tokens = tokenize(text)
-        self.words = [w for w in self.tokens.words if w not in STOPWORDS]
-        self.topic_mean = float((topics @ vector).mean())
+    def __init__(self, text: str, fields: list[Tokens], topic_mean: float) -> None:
+        self.text, self.fields, self.topic_mean = text, fields, topic_mean
+        self.stems = frozenset(s for f in fields for s in f.stems)
+        self.words = [w for f in fields for w in f.words if w not in STOPWORDS]
+
+
+@dataclass(frozen=True)
+class _ConceptScores:
+    """One concept against every unit of the page; each list is indexed by unit."""
+
+    text_best: list[float]  # best cosine to a description posts' text is compared with
+    text_nearest: list[str]
+    image_best: list[float]  # the same for image descriptions
+    image_nearest: list[str]
+    exclusion: list[float]  # best cosine to an exclusion description
+    user_exclusion: list[float]  # best cosine to a user exclusion (0 if none)
+    word: list[float]  # the unit's vocabulary word closest to the subject ...
+    word_nearest: list[str]  # ... and that word ("" if none is in the vocabulary)
+    text_context: list[float | None]  # text_best with the filter's words masked (None: the unit has none)
+    image_context: list[float | None]
+
+
+def _concept_scores(concepts: list[FilterConcept], units: list[_Unit], sims: np.ndarray, row: dict[str, int],
+                    matrix: np.ndarray, words: WordVectors, masks: dict[tuple[str, str], str]) -> list[_ConceptScores]:
+    known = [words.known(u.words) for u in units]
+    bounds = np.cumsum([0] + [len(k) for k in known])
+    subjects = matrix[[row[c.subject] for c in concepts]]
+    word_sims = words.vectors([w for k in known for w in k]) @ subjects.T  # every unit's words x subjects
+    word_best: list[list[float]] = []  # [unit][concept]
+    word_at: list[list[str]] = []
+    for u, k in enumerate(known):
+        if not k:
+            word_best.append([0.0] * len(concepts))
+            word_at.append([""] * len(concepts))
+            continue
+        block = word_sims[bounds[u]:bounds[u + 1]]
+        word_best.append(block.max(axis=0).tolist())
+        word_at.append([k[i] for i in block.argmax(axis=0)])
+    out = []
+    for c, concept in enumerate(concepts):
+        text_desc, image_desc = _description_names(concept)
+        text_best, text_nearest = _best(sims, [row[d] for d in text_desc], text_desc)
+        image_best, image_nearest = _best(sims, [row[d] for d in image_desc], image_desc)
+        exclusion = sims[:, [row[d] for d in concept.exclusions]].max(axis=1).tolist()
+        user = (sims[:, [row[d] for d in concept.user_exclusions]].max(axis=1).tolist() if concept.user_exclusions
+                else [0.0] * len(units))
+        text_context, image_context = _context(concept, units, row, matrix, masks, text_desc, image_desc)
+        out.append(_ConceptScores(text_best, text_nearest, image_best, image_nearest, exclusion, user,
+                                  [w[c] for w in word_best], [w[c] for w in word_at], text_context, image_context))
+    return out
+
+
+def _context(concept: FilterConcept, units: list[_Unit], row: dict[str, int], matrix: np.ndarray,
+             masks: dict[tuple[str, str], str], text_desc: tuple[str, ...],
+             image_desc: tuple[str, ...]) -> tuple[list[float | None], list[float | None]]:
+    """Per unit: the best cosine of its masked copy (``without_subject``) to the text and image descriptions,
+    None where the unit holds none of the filter's words."""
+    text_ctx: list[float | None] = [None] * len(units)
+    image_ctx: list[float | None] = [None] * len(units)
+    for u, unit in enumerate(units):
+        masked = masks.get((concept.topic, unit.text))
+        if masked is None:
+            continue
+        vec = matrix[row[masked]]
+        if text_desc:
+            text_ctx[u] = float((matrix[[row[d] for d in text_desc]] @ vec).max())
+        if image_desc:
+            image_ctx[u] = float((matrix[[row[d] for d in image_desc]] @ vec).max())
+    return text_ctx, image_ctx
+
+
+def _masked_texts(posts: list[Post], texts: list[str], filters: list[Filter],
+                  concepts: dict[int, FilterConcept]) -> dict[tuple[str, str], str]:
+    """(topic, text) -> the text with the filter's words masked, where it holds any and the filter sees it
+    (``Evidence.context_similarity``)."""
+    out: dict[tuple[str, str], str] = {}
+    for post, text in zip(posts, texts, strict=True):
+        for flt in filters:
+            topic = concepts[flt.id].topic
+            for seen, applies in ((text, flt.applies_to_text()), (post.image_alt, flt.applies_to_images())):
+                if seen and applies and (topic, seen) not in out and (masked := without_subject(topic, seen)) != seen:
+                    out[(topic, seen)] = masked
+    return out
+
+
+def _best(sims: np.ndarray, columns: list[int], names: tuple[str, ...]) -> tuple[list[float], list[str]]:
+    """Per unit: the highest cosine among ``columns`` and the name of that column."""
+    if not columns:
+        return [-math.inf] * len(sims), [""] * len(sims)
+    block = sims[:, columns]
+    at = block.argmax(axis=1)
+    return block[np.arange(len(block)), at].tolist(), [names[i] for i in at]
 
 
 def _carrying_sentence(post: Post, word: str) -> list[str]:
@@ -201,19 +295,6 @@ def _carrying_sentence(post: Post, word: str) -> list[str]:
     return [carrying[0] if carrying else sentences[0]]
 
 
-def _masked_texts(posts: list[Post], texts: list[str], filters: list[Filter],
-                  concepts: dict[int, FilterConcept]) -> list[str]:
-    """The page's texts with a filter's words masked, where they hold any (``Evidence.context_similarity``)."""
-    out: list[str] = []
-    for post, text in zip(posts, texts, strict=True):
-        for flt in filters:
-            topic = concepts[flt.id].topic
-            for seen, applies in ((text, flt.applies_to_text()), (post.image_alt, flt.applies_to_images())):
-                if seen and applies and (masked := without_subject(topic, seen)) != seen:
-                    out.append(masked)
-    return out
-
-
 @lru_cache(maxsize=4096)
 def _description_names(concept: FilterConcept) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Descriptions a post's text is compared with, and those its image description is compared with."""
@@ -222,34 +303,34 @@ def _description_names(concept: FilterConcept) -> tuple[tuple[str, ...], tuple[s
     return text, image
 
 
-def _evidence(concept: FilterConcept, units: list[tuple[_Unit, bool]], row: dict[str, int], matrix: np.ndarray,
+def _evidence(concept: FilterConcept, seen: list[tuple[int, bool]], units: list[_Unit], scores: _ConceptScores,
               lexicon: bool) -> Evidence:
-    spans, negated = literal_evidence(concept, [u.tokens for u, is_image in units if not is_image])
-    image_spans, image_negated = literal_evidence(concept, [u.tokens for u, is_image in units if is_image])
+    stems = subject_stems(concept.topic)
+    # Most posts never use the filter's words: a set test spares the token-by-token scan.
+    spans, negated = literal_evidence(concept, [f for u, is_image in seen
+                                                if not is_image and not stems.isdisjoint(units[u].stems)
+                                                for f in units[u].fields])
+    image_spans, image_negated = literal_evidence(concept, [f for u, is_image in seen
+                                                            if is_image and not stems.isdisjoint(units[u].stems)
+                                                            for f in units[u].fields])
     ev = Evidence(similarity=0.0, exclusion=0.0, topic_mean=0.0, word_similarity=0.0,
                   closest_word="", user_exclusion=0.0, lexicon=lexicon,
                   literal=bool(spans or image_spans), negated=negated or image_negated,
                   information=concept.information, on_image=False, description=concept.topic, literal_spans=spans)
-    if not units:
-        return ev
-    text_desc, image_desc = _description_names(concept)
-    excl = matrix[[row[d] for d in concept.exclusions]]
-    user = matrix[[row[d] for d in concept.user_exclusions]] if concept.user_exclusions else None
-    by_kind = {False: matrix[[row[d] for d in text_desc]], True: matrix[[row[d] for d in image_desc]]}
     best = -1.0
-    for unit, is_image in units:
-        vec = unit.vector
-        names = image_desc if is_image else text_desc
-        sims = by_kind[is_image] @ vec
-        if float(sims.max()) > best:
-            best = float(sims.max())
-            ev.similarity = best
-            masked = without_subject(concept.topic, unit.text)
-            ev.context_similarity = (float((by_kind[is_image] @ matrix[row[masked]]).max()) if masked != unit.text
-                                     else None)
-            ev.exclusion = float((excl @ vec).max())
-            ev.user_exclusion = float((user @ vec).max()) if user is not None else 0.0
-            ev.topic_mean = unit.topic_mean
+    for u, is_image in seen:
+        similarity = scores.image_best[u] if is_image else scores.text_best[u]
+        if similarity > best:
+            best = similarity
+            ev.similarity = similarity
+            ev.context_similarity = scores.image_context[u] if is_image else scores.text_context[u]
+            ev.exclusion = scores.exclusion[u]
+            ev.user_exclusion = scores.user_exclusion[u]
+            ev.topic_mean = units[u].topic_mean
             ev.on_image = is_image
-            ev.description = names[int(np.argmax(sims))]
+            ev.description = scores.image_nearest[u] if is_image else scores.text_nearest[u]
+    # The post's word closest to the subject, over the units seen (the first of equals, as one list would).
+    for u, _ in seen:
+        if scores.word_nearest[u] and (not ev.closest_word or scores.word[u] > ev.word_similarity):
+            ev.word_similarity, ev.closest_word = scores.word[u], scores.word_nearest[u]
     return ev

@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from shared.moderation.embedder import Embedder, default_tokenizer_path
+from shared.moderation.embedder import RUNTIME_VERSION, Embedder, default_tokenizer_path
 
 _WORD = re.compile(r"[a-z]{3,}")
 
@@ -26,7 +27,7 @@ class WordVectors:
         vocab = json.loads((tokenizer_path or default_tokenizer_path()).read_text())["model"]["vocab"]
         self.words = sorted(w for w in vocab if _WORD.fullmatch(w))
         self.index = {w: i for i, w in enumerate(self.words)}
-        target = Path(cache_dir) / f"words-{embedder.spec.sha256[:16]}-{len(self.words)}.npy"
+        target = Path(cache_dir) / f"words-{embedder.spec.sha256[:16]}-{RUNTIME_VERSION}-{len(self.words)}.npy"
         matrix = None
         if target.is_file():
             try:
@@ -43,12 +44,10 @@ class WordVectors:
             os.replace(partial, target)
         self.matrix = np.asarray(matrix, dtype=np.float32)
 
-    def closest(self, words: list[str], target: np.ndarray) -> tuple[float, str]:
-        """The highest similarity of any of ``words`` (lower-cased, known to the vocabulary) to ``target``."""
-        rows = [self.index[w] for w in words if w in self.index]
-        if not rows:
-            return 0.0, ""
-        sims = self.matrix[rows] @ target
-        best = int(np.argmax(sims))
-        known = [w for w in words if w in self.index]
-        return float(sims[best]), known[best]
+    def known(self, words: Iterable[str]) -> list[str]:
+        """Those of ``words`` (lower-cased) the vocabulary has vectors for, each once, in first-seen order."""
+        return [w for w in dict.fromkeys(words) if w in self.index]
+
+    def vectors(self, words: list[str]) -> np.ndarray:
+        """One row per word, all known (see :meth:`known`)."""
+        return self.matrix[[self.index[w] for w in words]]

@@ -41,6 +41,13 @@ def test_batch_order_and_padding_do_not_change_a_vector(embedder: Embedder) -> N
     assert np.array_equal(alone, mixed)
 
 
+def test_texts_run_in_parallel_get_the_vectors_they_get_one_by_one(embedder: Embedder, cache_dir: Path) -> None:
+    texts = [f"post number {i}: " + "a hammerhead near the pier " * (i % 7) for i in range(23)]
+    parallel = Embedder(cache_dir, parallel=3)
+    one_by_one = np.stack([embedder.embed([t])[0] for t in texts])
+    assert np.array_equal(parallel.embed(texts), one_by_one)
+
+
 def test_second_start_reuses_the_derived_file(embedder: Embedder, cache_dir: Path) -> None:
     again = Embedder(cache_dir)
     assert not again.load.derived_now

@@ -106,7 +106,7 @@ async def run(rounds: int) -> int:
     loaded: list[Loaded] = []
     for label, spec in CANDIDATES:
         try:
-            embedder = Embedder(cache, spec=spec, threads=1)
+            embedder = Embedder(cache, spec=spec, parallel=1)
         except ModelUnavailable as exc:
             print(f"skipped {label}: {exc}")
             continue

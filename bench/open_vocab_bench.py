@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -142,8 +142,8 @@ class Timings:
 SCENARIOS = ("uncached", "embeddings cached", "verdicts cached")
 
 
-async def measure_pages(redis_url: str, pages: int, first_serial: int) -> Timings:
-    model = load_offline_model(load_settings())
+async def measure_pages(redis_url: str, pages: int, first_serial: int, threads: int) -> Timings:
+    model = load_offline_model(replace(load_settings(), embedding_threads=threads))
     tune_gc()  # the garbage collector as a gateway process runs it (shared/serving.py)
     filters, _ = dev_set()
     five = [f for f in filters if f.id in (1, 2, 5, 7, 10)]
@@ -186,7 +186,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=30, help="pages per run and scenario")
     parser.add_argument("--runs", type=int, default=3, help="repetitions of the page measurement")
+    parser.add_argument("--threads", default="1,2",
+                        help="EMBEDDING_THREADS values measured side by side, interleaved run by run")
     args = parser.parse_args()
+    thread_counts = [max(1, min(int(t), 8)) for t in args.threads.split(",") if t.strip()]
     pages, runs = max(1, min(args.pages, 200)), max(1, min(args.runs, 10))
     load_before = os.getloadavg()[0]
     load = measure_load(max(3, runs))
@@ -196,17 +199,22 @@ def main() -> None:
         server.start()
         try:
             # Serials of one width (7-digit tags), so every run's posts have the same length.
-            results = [asyncio.run(measure_pages(server.url, pages, 10_000 + run * 1_000)) for run in range(runs)]
+            results: dict[int, list[Timings]] = {t: [] for t in thread_counts}
+            for run in range(runs):
+                for k, threads in enumerate(thread_counts):
+                    serial = 10_000 + (run * len(thread_counts) + k) * 1_000
+                    results[threads].append(asyncio.run(measure_pages(server.url, pages, serial, threads)))
         finally:
             server.stop()
     print(f"\nopen-vocabulary matcher (25-post page, 5 uncurated filters, gateway time in FeedJudge.judge_page; "
           f"{runs} runs x {pages} pages; median of the runs [range])")
-    print(f"  {'':<18} {'p50 ms':>18} {'p95 ms':>18} {'CPU ms/page':>18}")
+    print(f"  {'':<18} {'threads':>7} {'p50 ms':>18} {'p95 ms':>18} {'CPU ms/page':>18}")
     for name in SCENARIOS:
-        p50 = [pct(r.wall_ms[name], 0.5) for r in results]
-        p95 = [pct(r.wall_ms[name], 0.95) for r in results]
-        cpu = [statistics.mean(r.cpu_ms[name]) for r in results]
-        print(f"  {name:<18} {spread(p50):>18} {spread(p95):>18} {spread(cpu):>18}")
+        for threads, timings in results.items():
+            p50 = [pct(r.wall_ms[name], 0.5) for r in timings]
+            p95 = [pct(r.wall_ms[name], 0.95) for r in timings]
+            cpu = [statistics.mean(r.cpu_ms[name]) for r in timings]
+            print(f"  {name:<18} {threads:>7} {spread(p50):>18} {spread(p95):>18} {spread(cpu):>18}")
     print(f"  model load (derived files present, fresh process): {spread(load['load_s'], '{:.2f}')} s")
     print(f"  resident memory added by loading and one page: {spread(load['rss_mb'], '{:.0f}')} MB")
     print(f"  install added: {size:.0f} MB ({', '.join(added)})")

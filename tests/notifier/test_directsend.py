@@ -1,0 +1,60 @@
+"""Event frames written straight to the transport (notifier/directsend.py): the encoding is a
+valid server text frame at every length boundary, and in a real notifier process frames written
+directly and frames queued behind a full socket buffer arrive complete and in order."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import orjson
+import pytest
+from websockets.frames import Frame, Opcode
+from websockets.streams import StreamReader
+from websockets.sync.client import connect
+
+from notifier.directsend import text_frame
+from tests.harness import start_notifier
+from tests.notifier.test_resume import publish
+
+
+def parse_server_frame(data: bytes) -> Frame:
+    reader = StreamReader()
+    reader.feed_data(data)
+    reader.feed_eof()
+    parser = Frame.parse(reader.read_exact, mask=False)
+    try:
+        next(parser)
+    except StopIteration as done:
+        assert reader.at_eof() is not False  # nothing left over
+        return done.value
+    raise AssertionError("incomplete frame")
+
+
+@pytest.mark.parametrize("length", [0, 1, 125, 126, 127, 65_535, 65_536, 200_000])
+def test_text_frame_is_one_final_unmasked_text_frame(length: int) -> None:
+    payload = ("é" * length).encode()[:length]
+    frame = parse_server_frame(text_frame(payload))
+    assert (frame.opcode, frame.fin, frame.data) == (Opcode.TEXT, True, payload)
+
+
+def test_direct_and_queued_frames_arrive_in_order(redis_url: str, tmp_path: Path) -> None:
+    # A client that stops reading: the kernel buffers and the transport fill, the transport pauses,
+    # later frames wait in the connection's queue. Then it reads while more events arrive, so new
+    # frames meet a writable transport with older ones still queued. All must arrive once, in order.
+    notifier = start_notifier(redis_url, tmp_path, name="notifier-direct", WS_SEND_QUEUE="1000")
+    try:
+        user = f"direct-{uuid.uuid4().hex[:8]}"
+        with connect(f"ws://127.0.0.1:{notifier.port}/ws/{user}", max_queue=2, max_size=None) as ws:
+            assert orjson.loads(ws.recv(timeout=10))["type"] == "connected"
+            published = publish(redis_url, user, 60, size=200_000)  # 12 MB, beyond the kernel buffers
+            with ThreadPoolExecutor(1) as pool:
+                more = pool.submit(publish, redis_url, user, 200, size=2_000)
+                got = [orjson.loads(ws.recv(timeout=20)) for _ in published]
+                published += more.result(timeout=60)
+            got += [orjson.loads(ws.recv(timeout=20)) for _ in range(len(published) - len(got))]
+        assert [m["offset"] for m in got] == [offset for _, offset in published]
+        assert "slow socket" not in notifier.log_path.read_text(errors="replace")
+    finally:
+        notifier.stop()

@@ -24,6 +24,7 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 from redis._parsers import _AsyncHiredisParser
+from redis._parsers.hiredis import NOT_ENOUGH_DATA
 from redis.asyncio.client import PubSub
 
 from notifier import metrics
@@ -346,8 +347,8 @@ class Hub:
         while handled < DRAIN_BATCH:
             if conn is None or not await conn.can_read():
                 return
-            reply = reader.gets() if reader is not None else False
-            if reply is False:  # not parsed yet (or no hiredis): let the connection read it
+            reply = reader.gets() if reader is not None else NOT_ENOUGH_DATA
+            if reply is NOT_ENOUGH_DATA:  # not parsed yet (or no hiredis): let the connection read it
                 reply = await conn.read_response(push_request=True, disconnect_on_error=False)
             while True:
                 handled += 1
@@ -360,7 +361,7 @@ class Hub:
                 if reader is None or handled >= DRAIN_BATCH:
                     break
                 reply = reader.gets()
-                if reply is False:
+                if reply is NOT_ENOUGH_DATA:  # redis-py's reader returns this sentinel, not False
                     break
 
     async def _reconnect(self) -> None:

@@ -20,6 +20,7 @@ import hashlib
 import multiprocessing as mp
 import os
 import resource
+import sys
 import time
 from multiprocessing.connection import Connection as Pipe
 from typing import Any
@@ -33,6 +34,7 @@ OPEN_TIMEOUT_SECONDS = 30
 CLOSE_TIMEOUT_SECONDS = 5
 ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 OP_CONTINUATION, OP_TEXT, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 8, 9, 10
+USER_AGENT = f"Python/{sys.version_info[0]}.{sys.version_info[1]} diymod-bench-client"
 
 
 class HandshakeFailed(ConnectionError):
@@ -232,9 +234,13 @@ class ClientSet:
     async def open_socket(self, user: str, query: str) -> ClientSocket:
         key = base64.b64encode(os.urandom(16))
         accept = base64.b64encode(hashlib.sha1(key + ACCEPT_GUID).digest())
+        # The headers the websockets library's client sends (the notifier keeps them per socket in
+        # the ASGI scope, so its memory per socket stays comparable); the deflate offer is refused.
         request = (f"GET {self.path}/{user}{query} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
                    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                   f"Sec-WebSocket-Key: {key.decode()}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+                   f"Sec-WebSocket-Key: {key.decode()}\r\nSec-WebSocket-Version: 13\r\n"
+                   "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+                   f"User-Agent: {USER_AGENT}\r\n\r\n").encode()
         loop = asyncio.get_running_loop()
         _, sock = await asyncio.wait_for(
             loop.create_connection(lambda: ClientSocket(user, request, accept, self.on_text), self.host, self.port,

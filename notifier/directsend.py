@@ -38,12 +38,17 @@ def text_frame(payload: bytes) -> bytes:
     return b"\x81\x7f" + length.to_bytes(8, "big") + payload
 
 
+# The parts of uvicorn's protocol that write_frame reads; a uvicorn without them gets no extension
+# (every frame then goes through ASGI) rather than an error per event.
+_STATE = ("close_sent", "disconnected", "handshake_complete", "writable", "initial_response", "conn", "transport")
+
+
 class DirectSendProtocol(WebSocketsSansIOProtocol):
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
         # The ASGI task was created but has not run yet; it sees the extension.
         scope = getattr(self, "scope", None)
-        if scope is not None:
+        if scope is not None and all(hasattr(self, name) for name in _STATE):
             scope["extensions"][DIRECT_SEND] = self.write_frame
 
     def write_frame(self, frame: bytes) -> bool:

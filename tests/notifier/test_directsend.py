@@ -4,17 +4,22 @@ directly and frames queued behind a full socket buffer arrive complete and in or
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
+import uvicorn
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 from websockets.sync.client import connect
 
-from notifier.directsend import text_frame
+from devtools.redis_server import free_port
+from notifier.directsend import DirectSendProtocol, frame_writer, text_frame
 from tests.harness import start_notifier
 from tests.notifier.test_resume import publish
 
@@ -37,6 +42,39 @@ def test_text_frame_is_one_final_unmasked_text_frame(length: int) -> None:
     payload = ("é" * length).encode()[:length]
     frame = parse_server_frame(text_frame(payload))
     assert (frame.opcode, frame.fin, frame.data) == (Opcode.TEXT, True, payload)
+
+
+def test_uvicorn_with_direct_send_offers_the_writer_and_its_frames_arrive() -> None:
+    # Guards the reach into uvicorn's protocol: if a uvicorn upgrade drops what write_frame reads,
+    # the notifier silently falls back to ASGI sends; this test says so instead.
+    seen: dict[str, object] = {}
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            return
+        await receive()
+        write = frame_writer(scope)
+        seen["before_accept"] = write is not None and write(text_frame(b"too early"))
+        await send({"type": "websocket.accept"})
+        seen["written"] = write is not None and write(text_frame(b'{"direct":1}'))
+        await send({"type": "websocket.send", "text": '{"asgi":2}'})
+        await receive()
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, ws=DirectSendProtocol, lifespan="off",
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with connect(f"ws://127.0.0.1:{port}/ws/x") as ws:
+            assert [ws.recv(timeout=5), ws.recv(timeout=5)] == ['{"direct":1}', '{"asgi":2}']
+        assert seen == {"before_accept": False, "written": True}
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def test_direct_and_queued_frames_arrive_in_order(redis_url: str, tmp_path: Path) -> None:

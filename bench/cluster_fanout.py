@@ -11,71 +11,22 @@ fixed number of events per round and a deadline; loopback only.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
-import orjson
-import websockets
-
+from bench.notifier_latency import one_round
 from devtools.redis_cluster import MISSING, RedisCluster, cluster_available
 from devtools.redis_server import EmbeddedRedis
-from shared import imagejobs, redisconn
 from tests.harness import start_notifier
 
 SOCKETS = 1000
 EVENTS_PER_ROUND = 1500
 RATES = (500.0, 2000.0)
 REPEATS = 2
-ROUND_DEADLINE_SECONDS = 30
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-async def one_round(ws_base: str, redis_url: str, cluster: bool, rate: float, tag: str) -> tuple[float, float, int]:
-    users = [f"fan-{tag}-{i}" for i in range(SOCKETS)]
-    latencies: list[float] = []
-    done = asyncio.Event()
-
-    async def reader(conn: websockets.ClientConnection) -> None:
-        async for raw in conn:
-            msg = orjson.loads(raw)
-            if msg.get("type") == "image_processed":
-                latencies.append(time.perf_counter() - msg["data"]["sent"])
-                if len(latencies) >= EVENTS_PER_ROUND:
-                    done.set()
-
-    conns = []
-    for i in range(0, SOCKETS, 100):
-        conns.extend(await asyncio.gather(*(websockets.connect(f"{ws_base}/{u}", max_queue=None)
-                                            for u in users[i:i + 100])))
-    readers = [asyncio.create_task(reader(c)) for c in conns]
-    await asyncio.sleep(1.0)  # subscriptions settle
-    client = redisconn.async_client(redis_url, cluster=cluster)
-    publish = client.register_script(imagejobs.PUBLISH_EVENT)
-    interval = 1.0 / rate
-    start = time.perf_counter()
-    for n in range(EVENTS_PER_ROUND):
-        event = {"type": "image_processed", "data": {"image_url": "u", "result": "r", "filters": [],
-                                                      "sent": time.perf_counter()}}
-        keys_, args = imagejobs.publish_args(users[n % SOCKETS], f"{tag}-{n}", orjson.dumps(event).decode(), 100,
-                                             sharded=cluster)
-        await publish(keys=keys_, args=args)
-        await asyncio.sleep(max(0.0, start + (n + 1) * interval - time.perf_counter()))
-    try:
-        await asyncio.wait_for(done.wait(), ROUND_DEADLINE_SECONDS)
-    except TimeoutError:
-        pass
-    for t in readers:
-        t.cancel()
-    await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
-    await client.aclose()
-    ms = [v * 1000 for v in latencies]
-    return statistics.median(ms), percentile(ms, 0.99), len(ms)
+def round_figures(result: dict[str, float]) -> tuple[float, float, int]:
+    return result["p50_ms"], result["p99_ms"], int(result["received"])
 
 
 def measure(redis_url: str, cluster: bool, logs: Path, name: str) -> dict[float, list[tuple[float, float, int]]]:
@@ -83,7 +34,8 @@ def measure(redis_url: str, cluster: bool, logs: Path, name: str) -> dict[float,
                               **({"REDIS_CLUSTER": "1", "BROKER_URL": "amqp://unused"} if cluster else {}))
     try:
         ws_base = f"ws://127.0.0.1:{notifier.port}/ws"
-        return {rate: [asyncio.run(one_round(ws_base, redis_url, cluster, rate, f"{name}{rate:.0f}r{r}"))
+        return {rate: [round_figures(asyncio.run(one_round(ws_base, redis_url, SOCKETS, rate, cluster=cluster,
+                                                           events=EVENTS_PER_ROUND, tag=f"{name}{rate:.0f}r{r}-")))
                        for r in range(REPEATS)] for rate in RATES}
     finally:
         notifier.stop()

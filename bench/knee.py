@@ -61,6 +61,24 @@ def sweep(measure: Callable[[float], Trial], ladder: Sequence[float], bounds_ms:
     return points
 
 
+def passes(measure: Callable[[float], Trial], rates: Sequence[float], repeats: int, label: str,
+           unit: str) -> list[Point]:
+    """Measure every rate in ``repeats`` full passes over ``rates`` (not ``repeats`` trials of one
+    rate in a row), so a spell of load from elsewhere on the machine spreads over all rates instead
+    of sinking one; then print each rate's spread. Bounded: ``len(rates) * repeats`` trials."""
+    points = [Point(rate, []) for rate in rates]
+    for n in range(repeats):
+        for point in points:
+            trial = measure(point.rate)
+            point.trials.append(trial)
+            lost = "" if trial.complete else " (incomplete)"
+            print(f"  pass {n + 1}/{repeats}, {point.rate:>8,.0f} {unit} (achieved {trial.achieved:,.0f}): "
+                  f"p50 {trial.p50_ms:.1f} ms, p99 {trial.p99_ms:.1f} ms{lost}", flush=True)
+    for point in points:
+        print(f"  {label}: {point.rate:>8,.0f} {unit}: {point.spread()}", flush=True)
+    return points
+
+
 def knee(points: Sequence[Point], bound_ms: float) -> tuple[Point | None, Point | None]:
     """(highest point meeting the bound with every lower point meeting it too, the first one missing it)."""
     best = None

@@ -15,11 +15,10 @@ import time
 from pathlib import Path
 
 import orjson
-import redis.asyncio as aioredis
 import websockets
 
 from devtools.redis_server import EmbeddedRedis
-from shared import imagejobs
+from shared import imagejobs, redisconn
 from tests.harness import start_notifier
 
 EVENTS_PER_ROUND = 300
@@ -31,8 +30,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def one_round(ws_base: str, redis_url: str, sockets: int, rate: float) -> dict[str, float]:
-    users = [f"bench-{sockets}-{i}" for i in range(sockets)]
+async def one_round(ws_base: str, redis_url: str, sockets: int, rate: float, *, cluster: bool = False,
+                    events: int = EVENTS_PER_ROUND, tag: str = "") -> dict[str, float]:
+    """``events`` events at ``rate`` to ``sockets`` sockets of as many users (round-robin), published
+    as the worker does (SPUBLISH on a Redis Cluster); p50/p99 of publish -> parsed frame."""
+    users = [f"bench-{tag}{sockets}-{i}" for i in range(sockets)]
     latencies: list[float] = []
     done = asyncio.Event()
 
@@ -41,7 +43,7 @@ async def one_round(ws_base: str, redis_url: str, sockets: int, rate: float) -> 
             msg = orjson.loads(raw)
             if msg.get("type") == "image_processed":
                 latencies.append(time.perf_counter() - msg["data"]["sent"])
-                if len(latencies) >= EVENTS_PER_ROUND:
+                if len(latencies) >= events:
                     done.set()
 
     conns = []
@@ -50,16 +52,17 @@ async def one_round(ws_base: str, redis_url: str, sockets: int, rate: float) -> 
                                        for u in users[i:i + 100]))
         conns.extend(batch)
     readers = [asyncio.create_task(reader(c)) for c in conns]
-    await asyncio.sleep(0.5)  # subscriptions settle
-    client = aioredis.Redis.from_url(redis_url)
+    await asyncio.sleep(1.0 if cluster else 0.5)  # subscriptions settle
+    client = redisconn.async_client(redis_url, cluster=cluster)
     publish = client.register_script(imagejobs.PUBLISH_EVENT)
     interval = 1.0 / rate
     start = time.perf_counter()
-    for n in range(EVENTS_PER_ROUND):
+    for n in range(events):
         user = users[n % sockets]
         event = {"type": "image_processed", "data": {"image_url": "u", "result": "r", "filters": [],
                                                       "sent": time.perf_counter()}}
-        keys_, args = imagejobs.publish_args(user, f"bench-{time.time_ns()}-{n}", orjson.dumps(event).decode(), 100)
+        keys_, args = imagejobs.publish_args(user, f"bench-{tag}{time.time_ns()}-{n}", orjson.dumps(event).decode(),
+                                             100, sharded=cluster)
         await publish(keys=keys_, args=args)
         await asyncio.sleep(max(0.0, start + (n + 1) * interval - time.perf_counter()))
     try:

@@ -11,31 +11,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
-import multiprocessing as mp
 import os
 import resource
 import tempfile
 import time
-from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
-from typing import Any
 
-import orjson
-import redis.asyncio as aioredis
-import websockets
-
+from bench.notifier_client import (  # fast_runner, no_gc_pauses: bench/gateway_sweep.py imports them here
+    CLIENT_PROCESSES,
+    ask,
+    fast_runner,  # noqa: F401
+    no_gc_pauses,  # noqa: F401
+    raise_nofile,
+    start_clients,
+    stop_clients,
+)
+from bench.notifier_publisher import publish
 from devtools.redis_server import EmbeddedRedis
-from shared import imagejobs
 from tests.harness import start_notifier
-
-CLIENT_PROCESSES = 2
-PHASE_DEADLINE_SECONDS = 120
-
-
-def raise_nofile() -> None:
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def rss_kib(pid: int) -> int:
@@ -48,193 +41,6 @@ def rss_kib(pid: int) -> int:
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
-# -- client processes ----------------------------------------------------------------------------
-
-def no_gc_pauses() -> None:
-    """Load generators only: no cyclic garbage collection. A full collection in a process holding
-    thousands of sockets stalls it for tens of milliseconds, which would show up as the server's
-    latency; these processes are short-lived and reference counting frees what they drop."""
-    gc.collect()
-    gc.freeze()
-    gc.disable()
-
-
-def fast_runner() -> asyncio.Runner:
-    """The load generators run on uvloop when it is installed, whatever the notifier runs on, so
-    that they take as little of the shared CPU as they can."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.Runner()
-    return asyncio.Runner(loop_factory=uvloop.new_event_loop)
-
-
-def client_main(pipe: Pipe, ws_base: str, users: list[str], source_ip: str) -> None:
-    raise_nofile()
-    no_gc_pauses()
-    with fast_runner() as runner:
-        runner.run(ClientSet(pipe, ws_base, users, source_ip).run())
-
-
-class ClientSet:
-    def __init__(self, pipe: Pipe, ws_base: str, users: list[str], source_ip: str) -> None:
-        self.pipe = pipe
-        self.ws_base = ws_base
-        self.users = users
-        self.source_ip = source_ip
-        self.conns: dict[str, Any] = {}
-        self.positions: dict[str, tuple[str, int]] = {}
-        self.latencies: list[float] = []
-        self.received: dict[str, int] = {}
-        self.tasks: list[asyncio.Task[None]] = []
-
-    async def connect(self, users: list[str], resume: bool) -> float:
-        started = time.perf_counter()
-        sem = asyncio.Semaphore(200)
-
-        async def one(user: str) -> None:
-            query = ""
-            if resume and user in self.positions:
-                epoch, offset = self.positions[user]
-                query = f"?epoch={epoch}&offset={offset}"
-            async with sem:
-                for attempt in range(20):
-                    try:
-                        conn = await websockets.connect(f"{self.ws_base}/{user}{query}", max_queue=None,
-                                                        ping_interval=None, open_timeout=30,
-                                                        local_addr=(self.source_ip, 0))
-                        # Attached once "connected" arrives: an event published before that is
-                        # behind the socket's starting position and rightly not sent to it.
-                        await asyncio.wait_for(conn.recv(), timeout=30)
-                        break
-                    except (OSError, TimeoutError, websockets.exceptions.InvalidStatus,
-                            websockets.exceptions.ConnectionClosed):
-                        await asyncio.sleep(0.05 * (attempt + 1))
-                else:
-                    return
-            self.conns[user] = conn
-            self.tasks.append(asyncio.create_task(self.read(user, conn)))
-
-        await asyncio.gather(*(one(u) for u in users))
-        return time.perf_counter() - started
-
-    async def read(self, user: str, conn: Any) -> None:
-        try:
-            async for raw in conn:
-                msg = orjson.loads(raw)
-                kind = msg.get("type")
-                if kind == "image_processed":
-                    self.latencies.append(time.time() - msg["data"]["sent"])
-                    self.positions[user] = (msg["epoch"], msg["offset"])
-                    self.received[user] = self.received.get(user, 0) + 1
-                elif kind == "ping":
-                    await conn.send('{"type":"pong"}')
-        except websockets.exceptions.ConnectionClosed:
-            pass
-
-    async def close(self, users: list[str]) -> None:
-        await asyncio.gather(*(self.conns.pop(u).close() for u in users if u in self.conns),
-                             return_exceptions=True)
-
-    async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            cmd, arg = await loop.run_in_executor(None, self.pipe.recv)
-            if cmd == "connect":
-                took = await self.connect(self.users[:arg], resume=False)
-                self.pipe.send((len(self.conns), took))
-            elif cmd == "close_to":
-                await self.close(self.users[arg:])
-                closed = [c for c in self.conns.values() if c.close_code is not None]
-                codes: dict[Any, int] = {}
-                for c in closed:
-                    codes[(c.close_code, c.close_reason)] = codes.get((c.close_code, c.close_reason), 0) + 1
-                if os.environ.get("BENCH_KEEP_LOG"):
-                    print("client", self.source_ip, "open", len(self.conns) - len(closed), "closed", codes, flush=True)
-                self.pipe.send(len(self.conns))
-            elif cmd == "reset_stats":
-                self.latencies, self.received = [], {}
-                self.pipe.send(True)
-            elif cmd == "stats":
-                self.pipe.send((self.latencies, sum(self.received.values())))
-            elif cmd == "count":  # cheap to poll while a measurement drains
-                self.pipe.send(len(self.latencies))
-            elif cmd == "disconnect_all":
-                await self.close(list(self.conns))
-                self.pipe.send(True)
-            elif cmd == "storm":
-                # Reconnect everyone with resume; done when each user got its missed event(s).
-                self.received = {}
-                started = time.perf_counter()
-                await self.connect(self.users[:arg], resume=True)
-                deadline = time.monotonic() + PHASE_DEADLINE_SECONDS
-                while time.monotonic() < deadline:  # polling a counter, bounded
-                    if sum(1 for u in self.users[:arg] if self.received.get(u)) >= arg:
-                        break
-                    await asyncio.sleep(0.05)
-                caught_up = sum(1 for u in self.users[:arg] if self.received.get(u))
-                self.pipe.send((len(self.conns), caught_up, time.perf_counter() - started))
-            elif cmd == "exit":
-                await self.close(list(self.conns))
-                self.pipe.send(True)
-                return
-
-
-# -- publisher --------------------------------------------------------------------------------
-
-async def publish(redis_url: str, users: list[str], rate: float, seconds: float) -> int:
-    client = aioredis.Redis.from_url(redis_url)
-    sha = await client.script_load(imagejobs.PUBLISH_EVENT)
-    total = int(rate * seconds)
-    tick = 0.01
-    per_tick = max(1, int(rate * tick))
-    sent = 0
-    started = time.perf_counter()
-    while sent < total:
-        pipe = client.pipeline(transaction=False)
-        for _ in range(min(per_tick, total - sent)):
-            user = users[sent % len(users)]
-            event = {"type": "image_processed", "data": {"image_url": "u", "result": "r", "filters": [],
-                                                          "sent": time.time()}}
-            k, a = imagejobs.publish_args(user, f"b{sent}-{time.time_ns()}", orjson.dumps(event).decode(), 100)
-            pipe.evalsha(sha, len(k), *k, *a)
-            sent += 1
-        await pipe.execute()
-        await asyncio.sleep(max(0.0, started + (sent / rate) - time.perf_counter()))
-    await client.aclose()
-    return sent
-
-
-def start_clients(ws_base: str, per_client: int, prefix: str) -> tuple[list[Pipe], list[mp.Process]]:
-    """CLIENT_PROCESSES client processes, each for users ``{prefix}-{c}-{i}`` from its own source
-    address (127.0.0.2, .3, ...: more ports than one address has)."""
-    ctx = mp.get_context("spawn")
-    pipes, procs = [], []
-    for c in range(CLIENT_PROCESSES):
-        parent, child = ctx.Pipe()
-        users = [f"{prefix}-{c}-{i}" for i in range(per_client)]
-        p = ctx.Process(target=client_main, args=(child, ws_base, users, f"127.0.0.{c + 2}"), daemon=True)
-        p.start()
-        pipes.append(parent)
-        procs.append(p)
-    return pipes, procs
-
-
-def stop_clients(procs: list[mp.Process]) -> None:
-    """Wait for the clients (asked to exit) a little, then kill the ones still there."""
-    for p in procs:
-        p.join(timeout=10)
-        if p.is_alive():
-            p.kill()
-            p.join()
-
-
-def ask(pipes: list[Pipe], cmd: str, arg: Any = None) -> list[Any]:
-    for p in pipes:
-        p.send((cmd, arg))
-    return [p.recv() for p in pipes]
 
 
 def run(idle_sockets: int, storm_sockets: int) -> None:

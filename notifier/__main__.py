@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 
 from notifier.app import create_asgi_app
 from notifier.connection import CLOSE_GOING_AWAY
+from notifier.directsend import DirectSendProtocol
 from shared.config import Settings, load_settings
 from shared.serving import serve, tune_gc, uvicorn_speed_options
 
@@ -57,7 +58,8 @@ def serve_one(settings: Settings, sockets: list[socket.socket] | None) -> None:
         host=settings.bind_host,
         port=settings.notifier_port,
         log_level=settings.log_level.lower(),
-        ws=settings.ws_implementation,
+        # The default protocol with frames written straight to the transport (notifier/directsend.py).
+        ws=DirectSendProtocol if settings.ws_implementation == "websockets-sansio" else settings.ws_implementation,
         ws_max_size=64 * 1024,  # client frames are small; refuse floods of large ones
         # permessage-deflate keeps a zlib compressor (~40 KiB) per socket; frames are small JSON
         # (and base64 images do not compress), so memory per idle socket matters more.

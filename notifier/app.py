@@ -32,6 +32,7 @@ from notifier.connection import (
     CLOSE_UNAUTHORISED,
     Connection,
 )
+from notifier.directsend import frame_writer
 from notifier.hub import Attached, Hub
 from notifier.protocol import Protocol, error_frame, frame, now_iso
 from shared import redisconn, speedups
@@ -93,7 +94,7 @@ async def socket_endpoint(websocket: WebSocket) -> None:
     if len(hub.sockets.get(user_id, ())) >= settings.ws_max_sockets_per_user:
         await websocket.close(CLOSE_POLICY, "too many sockets for this user")
         return
-    conn = Connection(websocket, user_id, settings.ws_send_queue)
+    conn = Connection(websocket, user_id, settings.ws_send_queue, frame_writer(websocket.scope))
     conn.token_expires_at = expires_at
     try:
         attached = await hub.attach(conn, resume_position(websocket.query_params), connected_frame)

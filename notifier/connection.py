@@ -5,7 +5,9 @@ A client that cannot keep up fills its queue and is closed with ``CLOSE_SLOW``; 
 for it, because the hub only ever puts frames on queues and never awaits a socket.
 
 Memory per idle socket matters (a process holds tens of thousands): the queue is a plain list and
-the writer task exists only while frames are waiting.
+the writer task exists only while frames are waiting. With nothing waiting and the socket's
+transport taking data, a frame is written straight to it (``notifier.directsend``): no task per
+frame, which is what one event to one socket usually is.
 
 Position: each event carries ``(epoch, offset)``. A socket delivers an event only if it is past
 the last one it delivered, so a replay that overlaps the live stream sends nothing twice. While a
@@ -23,6 +25,7 @@ import time
 from starlette.websockets import WebSocket, WebSocketState
 
 from notifier import metrics
+from notifier.directsend import FrameWriter, text_frame
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +41,14 @@ _ids = itertools.count(1)
 
 class Connection:
     # Slots: no per-instance __dict__ on an object a process holds tens of thousands of.
-    __slots__ = ("_writer", "closing", "epoch", "id", "last_seen", "last_t", "needs_repair", "offset", "pending",
-                 "queue", "queue_size", "replaying", "token_expires_at", "user_id", "websocket")
+    __slots__ = ("_direct", "_writer", "closing", "epoch", "id", "last_seen", "last_t", "needs_repair", "offset",
+                 "pending", "queue", "queue_size", "replaying", "token_expires_at", "user_id", "websocket")
 
-    def __init__(self, websocket: WebSocket, user_id: str, queue_size: int) -> None:
+    def __init__(self, websocket: WebSocket, user_id: str, queue_size: int,
+                 direct: FrameWriter | None = None) -> None:
         self.id = next(_ids)
         self.websocket = websocket
+        self._direct = direct
         self.user_id = user_id
         self.queue: list[str] = []
         self.queue_size = queue_size
@@ -62,8 +67,9 @@ class Connection:
         self.last_seen = time.monotonic()
 
     # -- events --------------------------------------------------------------------------------
-    def deliver(self, epoch: str, offset: int, payload: str, t: float = 0.0) -> bool:
-        """Queue an event if this socket has not had it yet. Returns True if queued.
+    def deliver(self, epoch: str, offset: int, payload: str, t: float = 0.0, wire: bytes | None = None) -> bool:
+        """Send or queue an event if this socket has not had it yet. Returns True if it did.
+        ``wire``: the payload already encoded as a text frame (once per event, for all sockets).
 
         An event past a gap (offsets are contiguous per user) is held, and ``needs_repair`` is
         set: the hub then replays the gap from the log before releasing it. ``t`` is the event's
@@ -85,8 +91,9 @@ class Connection:
             self.pending.append((epoch, offset, payload, t))
             return False
         self.epoch, self.offset = epoch, offset
-        self.last_t = max(self.last_t, t)
-        return self.offer(payload)
+        if t > self.last_t:
+            self.last_t = t
+        return self.offer(payload, wire)
 
     def finish_replay(self, *, accept_gaps: bool = False) -> int:
         """Leave replay mode and flush the live events that arrived meanwhile, in offset order.
@@ -105,10 +112,14 @@ class Connection:
         return delivered
 
     # -- sending -------------------------------------------------------------------------------
-    def offer(self, frame: str) -> bool:
-        """Queue a frame without waiting. Returns False (and starts closing) when full."""
+    def offer(self, frame: str, wire: bytes | None = None) -> bool:
+        """Send a frame without waiting: written at once when nothing is queued before it and the
+        transport takes it, else queued. Returns False (and starts closing) when the queue is full."""
         if self.closing:
             return False
+        if self._direct is not None and self._writer is None and not self.queue:
+            if self._direct(wire if wire is not None else text_frame(frame.encode())):
+                return True
         if len(self.queue) >= self.queue_size:
             log.warning("closing slow socket %s of %s: send queue full", self.id, self.user_id)
             metrics.slow_closes.inc()

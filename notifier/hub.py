@@ -23,10 +23,13 @@ from typing import Any
 
 import redis
 import redis.asyncio as aioredis
+from redis._parsers import _AsyncHiredisParser
+from redis._parsers.hiredis import NOT_ENOUGH_DATA
 from redis.asyncio.client import PubSub
 
 from notifier import metrics
 from notifier.connection import Connection
+from notifier.directsend import text_frame
 from shared import events, keys
 from shared.pubsub import next_sharded_message, read_forever
 from shared.redisconn import pubsub_client
@@ -58,6 +61,16 @@ class Attached:
 
 
 POSITION = re.compile(r'\{"epoch":"([^"]{1,64})","offset":(\d+),"t":(\d+),')
+
+
+def hiredis_reader(conn: Any) -> Any:
+    """The hiredis reader of a redis-py connection, or None (pure-Python parser, or a redis-py
+    whose internals differ: the hub then reads through the connection, which also works)."""
+    parser = getattr(conn, "_parser", None)
+    if not isinstance(parser, _AsyncHiredisParser):
+        return None
+    reader = getattr(parser, "_reader", None)
+    return reader if reader is not None and hasattr(reader, "gets") else None
 
 
 def parse_position(payload: str) -> tuple[str, int, float | None] | None:
@@ -256,8 +269,9 @@ class Hub:
             return 0
         epoch, offset, published_ms = position
         reached = 0
+        wire = text_frame(payload.encode())
         for conn in list(self.sockets.get(user_id, ())):
-            if conn.deliver(epoch, offset, payload, published_ms or 0.0):
+            if conn.deliver(epoch, offset, payload, published_ms or 0.0, wire):
                 reached += 1
             elif conn.needs_repair and conn not in self._repairing:
                 self._repairing.add(conn)
@@ -323,17 +337,32 @@ class Hub:
         """Handle the replies already received on the pub/sub connection, straight from the
         connection. Per message, get_message costs a health-check test, a retry wrapper, a timeout
         context and a message dict: about 9 us against 5 us this way, at thousands of events per
-        second a good part of the notifier's time (py-spy during bench/notifier_sweep.py). Bounded by
-        what has arrived and by DRAIN_BATCH, after which get_message runs again."""
+        second a good part of the notifier's time (py-spy during bench/notifier_sweep.py). With
+        hiredis, the replies already parsed are taken from its reader in a plain loop, without a
+        coroutine (and redis-py's push-handler logging) per message. Bounded by what has arrived
+        and by DRAIN_BATCH, after which get_message runs again."""
         conn = pubsub.connection
-        for _ in range(DRAIN_BATCH):
+        reader = hiredis_reader(conn)
+        handled = 0
+        while handled < DRAIN_BATCH:
             if conn is None or not await conn.can_read():
                 return
-            reply = await conn.read_response(push_request=True, disconnect_on_error=False)
-            if isinstance(reply, list) and len(reply) == 3 and reply[0] == b"message":
-                self._on_message(reply[1], reply[2])
-            elif reply not in pubsub.health_check_response:
-                await pubsub.handle_message(reply, ignore_subscribe_messages=True)  # (un)subscribe replies
+            reply = reader.gets() if reader is not None else NOT_ENOUGH_DATA
+            if reply is NOT_ENOUGH_DATA:  # not parsed yet (or no hiredis): let the connection read it
+                reply = await conn.read_response(push_request=True, disconnect_on_error=False)
+            while True:
+                handled += 1
+                if isinstance(reply, list) and len(reply) == 3 and reply[0] == b"message":
+                    self._on_message(reply[1], reply[2])
+                elif isinstance(reply, Exception):
+                    raise reply
+                elif reply not in pubsub.health_check_response:
+                    await pubsub.handle_message(reply, ignore_subscribe_messages=True)  # (un)subscribe replies
+                if reader is None or handled >= DRAIN_BATCH:
+                    break
+                reply = reader.gets()
+                if reply is NOT_ENOUGH_DATA:  # redis-py's reader returns this sentinel, not False
+                    break
 
     async def _reconnect(self) -> None:
         async with self._lock:

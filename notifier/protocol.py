@@ -89,4 +89,10 @@ class Protocol:
             # Echo the URL and filters exactly as the client sent them: it matches on image_url.
             result = {**outcome.result, "image_url": image_url, "filters": filters}
             return [events.dumps(events.image_processed(result))]
+        if outcome.state == "failed":
+            # A job for this image failed lately and none was claimed: say so now rather than leave the
+            # client waiting for an event that no job will publish (until the failure record expires).
+            failure = outcome.failure or {}
+            return [events.dumps(events.image_failed(image_url, filters, str(failure.get("reason", "failed")),
+                                                     str(failure.get("job_id", ""))))]
         return []

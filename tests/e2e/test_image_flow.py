@@ -141,5 +141,15 @@ def test_unreachable_image_publishes_image_failed(stack: Stack) -> None:
             stack.gateway.url + "/get_img_result", params={"img_url": missing, "filters": "spiders"}, timeout=10
         ).json()
         assert poll["status"] == "FAILED"
+        # Another socket asking after the failure is told at once (no job is claimed while it is
+        # recorded, so no event would ever come).
+        s2 = Socket(f"{stack.ws_base}/{uid('ivy')}")
+        try:
+            s2.wait_for("connected")
+            s2.send({"type": "wait_for_image", "data": {"image_url": missing, "filters": ["spiders"]}})
+            told = s2.wait_for("image_failed", timeout=5)[0]["data"]
+            assert told["image_url"] == missing and "404" in told["reason"]
+        finally:
+            s2.close()
     finally:
         s.close()

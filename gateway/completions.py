@@ -49,7 +49,8 @@ class _Channel:
 
 class CompletionWatcher:
     """``sharded=True`` on a Redis Cluster: wait channels are sharded channels (``SSUBSCRIBE``; the
-    worker says ``SPUBLISH``), each held on the node that owns its image's slot."""
+    worker says ``SPUBLISH``), each held on the node that owns its image's slot. When that slot is
+    migrated, Redis unsubscribes the channel (``_on_server_sunsubscribe``)."""
 
     def __init__(self, redis_url: str, max_waiting: int, *, sharded: bool = False) -> None:
         self.redis_url = redis_url
@@ -232,6 +233,31 @@ class CompletionWatcher:
             for future in entry.waiters:
                 if not future.done():
                     future.set_result(ended)
+        elif kind == "sunsubscribe" and entry.confirmed.done():
+            self._on_server_sunsubscribe(channel.decode(), entry)
+
+    def _on_server_sunsubscribe(self, channel: str, entry: _Channel) -> None:
+        """Redis 7 unsubscribes every shard channel of a slot its node stops serving (the slot was
+        migrated: CLUSTER SETSLOT NODE). The job may end meanwhile, unheard: the channel's waiters
+        re-read the outcome (``lost``), as after a lost connection. Our own unsubscribe drops the
+        entry first, and the answer to it comes before the confirmation of a new subscription on
+        that connection, so a confirmed entry's ``sunsubscribe`` is Redis's own (at worst, waiters
+        re-read early). redis-py (8.2) still counts the channel as subscribed on the old node;
+        unsubscribing it there clears that, and a later wait on it subscribes anew (redis-py
+        follows the old node's MOVED answer to the new owner)."""
+        for future in entry.waiters:
+            if not future.done():
+                future.set_result(LOST)
+        del self._channels[channel]
+        self._idle.discard(channel)
+        asyncio.get_running_loop().create_task(self._forget(channel))
+
+    async def _forget(self, channel: str) -> None:
+        async with self._lock:
+            if channel in self._channels or self._pubsub is None:
+                return  # waited on again meanwhile: that subscription stands
+            with contextlib.suppress(redis.ConnectionError, redis.TimeoutError, OSError):
+                await self._pubsub.sunsubscribe(channel)  # type: ignore[attr-defined]
 
     def _resolve_all(self, why: str) -> None:
         for entry in self._channels.values():

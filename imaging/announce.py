@@ -101,10 +101,16 @@ class Announcer:
             unreplicated_writes.inc()
             return script(keys=keys_, args=args)
         node_client = self.redis.get_redis_connection(node)  # type: ignore[attr-defined]
-        with node_client.pipeline(transaction=False) as pipe:
-            script(keys=keys_, args=args, client=pipe)
-            pipe.execute_command("WAIT", 1, REPLICA_WAIT_MS)
-            reply, replicas = pipe.execute()
+        try:
+            with node_client.pipeline(transaction=False) as pipe:
+                script(keys=keys_, args=args, client=pipe)
+                pipe.execute_command("WAIT", 1, REPLICA_WAIT_MS)
+                reply, replicas = pipe.execute()
+        except redis.exceptions.AskError:  # MovedError too: the slot moved since our slot map was read
+            # Nothing ran there. The cluster client follows the redirect (and updates its map, so
+            # the next write goes straight to the new owner); this one write goes unconfirmed.
+            unreplicated_writes.inc()
+            return script(keys=keys_, args=args)
         if int(replicas) < 1:
             # No replica confirmed in time (none left after a failover, or lagging): go on rather
             # than stall every job, and stop asking that node for a while.

@@ -89,9 +89,10 @@ def parse_position(payload: str) -> tuple[str, int, float | None] | None:
 class Hub:
     """``sharded=True`` on a Redis Cluster: user channels are sharded channels (SSUBSCRIBE), held by
     redis-py's cluster pub/sub with one connection per node that owns a subscribed slot; it moves a
-    channel's subscription when its slot moves or its node fails over. Events published while a
-    subscription was moving are replayed from the log (the hub repairs every local user when the
-    set of nodes it reads from changes)."""
+    channel's subscription when its node fails over. Events published while a subscription was
+    moving are replayed from the log (the hub repairs every local user when the set of nodes it
+    reads from changes). A slot moved by resharding is followed by the hub itself: see
+    ``_on_server_sunsubscribe``."""
 
     def __init__(self, redis_url: str, client: aioredis.Redis, redis_parser: str = "auto", *,
                  sharded: bool = False) -> None:
@@ -108,6 +109,7 @@ class Hub:
         self._reader: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()  # serialises subscribe/unsubscribe with reconnects
         self._repairing: set[Connection] = set()
+        self._resubscribing: set[str] = set()  # users whose channel Redis dropped, until it is back
         self._sockets = 0
         self.connected = asyncio.Event()
 
@@ -128,6 +130,7 @@ class Hub:
         channels = [keys.user_channel(u) for u in self.sockets]
         if self.sharded:
             self._pubsub = self._pubsub_client.pubsub()
+            self._resubscribing.clear()  # a reconnect subscribes and repairs every user
             if channels:
                 await self._pubsub.ssubscribe(*channels)
         else:
@@ -244,6 +247,7 @@ class Hub:
             self._sockets -= 1
             if not conns:
                 del self.sockets[conn.user_id]
+                self._resubscribing.discard(conn.user_id)
                 if self._pubsub is not None:
                     with contextlib.suppress(redis.ConnectionError, OSError):
                         await self._unsubscribe(keys.user_channel(conn.user_id))
@@ -304,8 +308,45 @@ class Hub:
                 log.exception("unexpected error in hub reader; continuing")
 
     def _on_sharded(self, message: dict[str, Any]) -> None:
-        if message.get("type") == "smessage":
+        kind = message.get("type")
+        if kind == "smessage":
             self._on_message(message["channel"], message["data"])
+        elif kind == "sunsubscribe":
+            self._on_server_sunsubscribe(keys.channel_user(message["channel"].decode()))
+        elif kind == "ssubscribe" and self._resubscribing:
+            user_id = keys.channel_user(message["channel"].decode())
+            if user_id in self._resubscribing:
+                # Subscribed on the slot's new owner: what was published before this is in the log.
+                self._resubscribing.discard(user_id)
+                asyncio.get_running_loop().create_task(self._repair_resubscribed(user_id))
+
+    def _on_server_sunsubscribe(self, user_id: str) -> None:
+        """Redis 7 unsubscribes every shard channel of a slot its node stops serving (the slot was
+        migrated: CLUSTER SETSLOT NODE) and says so with a ``sunsubscribe``. redis-py (8.2) keeps
+        such a channel on its books, as subscribed on the old node, and never moves it: events
+        published on the new owner would reach nobody. So a user who still has sockets here is
+        subscribed again (redis-py sends it to the old node, which answers MOVED, and redis-py
+        re-routes it to the new owner) and repaired from the log once the new owner confirms.
+        The ``sunsubscribe`` answering our own unsubscribe finds the user gone (or back, which
+        costs one redundant subscribe and repair)."""
+        if user_id in self.sockets and user_id not in self._resubscribing:
+            self._resubscribing.add(user_id)
+            asyncio.get_running_loop().create_task(self._resubscribe(user_id))
+
+    async def _resubscribe(self, user_id: str) -> None:
+        async with self._lock:
+            if user_id not in self._resubscribing or self._pubsub is None:
+                return
+            try:
+                await self._subscribe(keys.user_channel(user_id))
+            except (redis.ConnectionError, OSError) as exc:
+                self._resubscribing.discard(user_id)
+                log.warning("resubscribing %s failed (%s); the reconnect loop resubscribes", user_id, exc)
+
+    async def _repair_resubscribed(self, user_id: str) -> None:
+        replayed = await self.repair(user_id)
+        log.info("Redis dropped the subscription of %s (its slot moved); resubscribed and replayed %d events",
+                 user_id, replayed)
 
     async def _next_sharded(self) -> dict[str, Any] | None:
         message = await next_sharded_message(self._pubsub, SHARDED_POLL_SECONDS)

@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -23,6 +24,7 @@ from devtools.redis_cluster import RedisCluster
 from shared import imagejobs, keys, redisconn, storage
 from tests.conftest import Stack
 from tests.e2e import test_image_flow, test_replicas
+from tests.e2e.test_held_polls import metric, poll, wait_held
 from tests.gateway import test_get_feed
 from tests.harness import ImageServer, make_test_jpeg, start_gateway, start_notifier, start_worker
 from tests.wsclient import Socket
@@ -149,14 +151,20 @@ def test_feed_page_queues_its_image_job_on_the_cluster(cluster_stack: Stack) -> 
     test_get_feed.test_matching_image_post_gets_deferred_marker_and_a_job(cluster_stack)
 
 
-def test_held_poll_hears_the_job_end_on_the_cluster(cluster_stack: Stack) -> None:
-    # The poll waits on the image's sharded channel (SSUBSCRIBE) and the worker says SPUBLISH.
+def gated_image_job(stack: Stack, seed: int) -> tuple[threading.Event, str, dict[str, object]]:
+    """An image whose fetch waits for the returned gate, and the job request for it."""
     path = f"/held-{uuid.uuid4().hex}.jpg"
     gate = threading.Event()
-    cluster_stack.images.gates[path] = gate
-    image_url = cluster_stack.images.add(path, make_test_jpeg(seed=9))
+    stack.images.gates[path] = gate
+    image_url = stack.images.add(path, make_test_jpeg(seed=seed))
     body = {"user_id": f"held-{uuid.uuid4().hex[:6]}", "image_url": image_url, "filters": ["spiders"],
             "intervention": "blur"}
+    return gate, image_url, body
+
+
+def test_held_poll_hears_the_job_end_on_the_cluster(cluster_stack: Stack) -> None:
+    # The poll waits on the image's sharded channel (SSUBSCRIBE) and the worker says SPUBLISH.
+    gate, image_url, body = gated_image_job(cluster_stack, seed=9)
     with httpx.Client(base_url=cluster_stack.gateway.url, timeout=30) as http:
         assert http.post("/images/jobs", json=body).json()["status"] == "queued"
         threading.Timer(0.5, gate.set).start()
@@ -263,3 +271,32 @@ def test_user_slot_moved_while_the_socket_is_open(
         assert client.get_node_from_key(keys.user_log_key(user)).port == after
     finally:
         sock.close()
+
+
+def test_held_poll_whose_slot_moves_is_answered_and_the_next_one_follows_the_slot(
+    cluster_stack: Stack, redis_cluster: RedisCluster, client: redis.cluster.RedisCluster
+) -> None:
+    # Redis drops a sharded subscription when its slot moves: the poll held on it is answered then
+    # (it re-reads the outcome), not at the end of its hold, and the next poll hears the job end
+    # on the slot's new owner.
+    gate, image_url, body = gated_image_job(cluster_stack, seed=10)
+    channel = keys.wait_channel(keys.wait_id(image_url, ["spiders"]))
+    gw = cluster_stack.gateway
+
+    def held_until(outcome: str) -> float:
+        return metric(gw, "gateway_poll_holds_total", f'{{outcome="{outcome}"}}')
+
+    assert httpx.post(gw.url + "/images/jobs", json=body, timeout=30).json()["status"] == "queued"
+    lost, done = held_until("lost"), held_until("done")
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(poll, gw, image_url, ["spiders"])
+        wait_held(gw, 1)
+        move_slot(redis_cluster, client, channel)
+        assert first.result(timeout=30).json() == {"status": "NOT FOUND"}  # the job is still running
+    assert held_until("lost") == lost + 1  # answered at the move, not at the end of its hold
+    with ThreadPoolExecutor(1) as pool:
+        second = pool.submit(poll, gw, image_url, ["spiders"])
+        wait_held(gw, 1)
+        gate.set()
+        assert second.result(timeout=30).json()["status"] == "COMPLETED"
+    assert held_until("done") == done + 1  # heard on the new owner

@@ -106,10 +106,11 @@ class Settings:
         "package's. Its sha256 is checked at start: a missing or different file stops the process.",
     )
     embedding_threads: int = _env_field(
-        "EMBEDDING_THREADS", 1,
+        "EMBEDDING_THREADS", 0,
         "Texts the offline model embeds at once in each gateway process, one thread each (a page's new posts "
-        "are shared out; a text's vector is the same either way). Above 1 helps only with idle cores: "
-        "GATEWAY_PROCESSES already takes one per core.",
+        "are shared out; a text's vector is the same either way). 0: the cores each gateway process has to "
+        "itself (cores / GATEWAY_PROCESSES, at most 4): 1 with one process per core, 2 for `make run`'s "
+        "single process on 2 cores. Threads pay only on idle cores.",
     )
     max_body_bytes: int = _env_field("MAX_BODY_BYTES", 8 * 1024 * 1024, "Largest accepted request body.")
     result_ttl_seconds: int = _env_field(
@@ -367,8 +368,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                                ("REDIS_PARSER", settings.redis_parser, {"auto", "hiredis", "python"})):
         if value not in known:
             raise ConfigError(f"{name} must be one of {sorted(known)}, not {value!r}")
-    if settings.embedding_threads < 1:
-        raise ConfigError("EMBEDDING_THREADS must be >= 1")
+    if settings.embedding_threads < 0:
+        raise ConfigError("EMBEDDING_THREADS must be >= 0 (0: the cores each gateway process has)")
     if settings.gateway_processes < 0 or settings.notifier_processes < 1:
         raise ConfigError("GATEWAY_PROCESSES must be >= 0 (0: one per core) and NOTIFIER_PROCESSES >= 1")
     if settings.auth_algorithm not in {"HS256", "RS256", "ES256"}:

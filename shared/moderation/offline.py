@@ -12,6 +12,7 @@ from the other gateway processes.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,7 @@ def model_cache_dir(settings: Settings) -> Path:
 
 def load_offline_model(settings: Settings) -> OfflineModel:
     cache = model_cache_dir(settings)
-    key = (cache, settings.embedding_model_file, settings.embedding_threads)
+    key = (cache, settings.embedding_model_file, embedding_parallel(settings))
     with _lock:
         if not _loaded:
             threadpool_limits(limits=1, user_api="blas")
@@ -51,10 +52,20 @@ def load_offline_model(settings: Settings) -> OfflineModel:
         return _loaded[key]
 
 
+def embedding_parallel(settings: Settings, cores: int | None = None) -> int:
+    """``EMBEDDING_THREADS``, or for 0 the cores each gateway process has to itself (at most 4): threads beyond
+    that only compete with the other processes' model runs."""
+    if settings.embedding_threads > 0:
+        return settings.embedding_threads
+    cores = cores or os.cpu_count() or 1
+    processes = settings.gateway_processes or cores  # 0: one per core
+    return max(1, min(4, cores // processes))
+
+
 def _embedder(settings: Settings, cache: Path) -> Embedder:
     chosen = settings.embedding_model_file
     try:
-        return Embedder(cache, model_path=Path(chosen) if chosen else None, parallel=settings.embedding_threads)
+        return Embedder(cache, model_path=Path(chosen) if chosen else None, parallel=embedding_parallel(settings))
     except ModelUnavailable as exc:
         if not chosen:
             raise

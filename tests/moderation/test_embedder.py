@@ -85,3 +85,19 @@ def test_a_model_spec_whose_package_is_missing_says_what_to_install(cache_dir: P
     absent = replace(MINILM_L6, name="absent", package="no-such-model-package==9", distribution="no-such-model-package")
     with pytest.raises(ModelUnavailable, match=r"pip install 'no-such-model-package==9'"):
         Embedder(cache_dir, spec=absent)
+
+
+def test_embedding_threads_default_to_the_cores_each_gateway_process_has() -> None:
+    from dataclasses import replace
+
+    from shared.config import load_settings
+    from shared.moderation.offline import embedding_parallel
+
+    settings = load_settings({})
+    assert settings.embedding_threads == 0
+    assert embedding_parallel(replace(settings, gateway_processes=1), cores=2) == 2  # `make run` on 2 cores
+    assert embedding_parallel(replace(settings, gateway_processes=0), cores=8) == 1  # one process per core
+    assert embedding_parallel(replace(settings, gateway_processes=2), cores=8) == 4
+    assert embedding_parallel(replace(settings, gateway_processes=1), cores=32) == 4  # capped
+    assert embedding_parallel(replace(settings, gateway_processes=4), cores=2) == 1
+    assert embedding_parallel(replace(settings, embedding_threads=3, gateway_processes=1), cores=2) == 3

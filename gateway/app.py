@@ -39,6 +39,7 @@ from shared.auth import TokenVerifier
 from shared.config import Settings, load_settings
 from shared.moderation.offline import load_offline_model
 from shared.moderation.open_vocab import OpenVocabMatcher
+from shared.moderation.wordnet import shared_wordnet
 
 log = logging.getLogger("gateway")
 
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Warm and loud: a missing or corrupt model stops the start with what to do (ModelUnavailable).
         model = await asyncio.to_thread(load_offline_model, settings)
         log.info("offline model ready in %.2f s (%s)", model.embedder.load.seconds, model.embedder.load.path)
+        await asyncio.to_thread(shared_wordnet)  # the concepts' WordNet extract, sha256-checked (WordNetUnavailable)
         app.state.vectors = RedisVectors(client, model.embedder)
         offline = OpenVocabMatcher(app.state.vectors, model.words)
         provider = make_provider(settings)

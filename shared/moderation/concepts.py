@@ -6,8 +6,9 @@ snakes"), and exclusion descriptions for the uses of its words that never count 
 teams and shows, absence). Whether a passing mention counts follows the kind of filter: news,
 announcements and spoilers deliver information in one sentence; a topic must be the subject.
 
-Everything here is rules over the text; no filter depends on the hand-curated lexicon. The concept
-is plain data (its text is hashed for caching), so it can be built anywhere and embedded once.
+Everything here is rules over the text and WordNet's nouns (``senses.py``: other words for the subject
+and its kinds, the meant sense's definition); no filter depends on the hand-curated lexicon. The
+concept is plain data (its text is hashed for caching), so it can be built anywhere and embedded once.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import re
 from dataclasses import dataclass, replace
 
 from shared.moderation.expansion import FilterExpansion
+from shared.moderation.related import related_stems
+from shared.moderation.senses import SubjectSenses, subject_senses
+from shared.moderation.wordnet import shared_wordnet
 
 # "X, but Y are fine", "X except Y", "X (not Y)": the clause after these is the user's exclusion.
 _EXCLUSION_CLAUSE = re.compile(
@@ -50,6 +54,8 @@ class FilterConcept:
     user_exclusions: tuple[str, ...]  # what the user said is fine
     information: bool  # a passing mention that delivers the information is enough
     visual: bool  # the user asked about pictures ("close-up photos of ...")
+    related: tuple[str, ...] = ()  # other words for the subject and its kinds, from WordNet ("hammerhead shark")
+    related_stems: frozenset[str] = frozenset()  # their first words' stems: a post with none of them mentions none
 
     def texts(self) -> tuple[str, ...]:
         """Every text the model embeds for this concept, in a fixed order."""
@@ -94,6 +100,19 @@ def _subject(topic: str) -> str:
 
 
 def compile_concept(filter_text: str) -> FilterConcept:
+    """The rule concept with what WordNet says about its subject."""
+    rules = rule_concept(filter_text)
+    return with_senses(rules, subject_senses(shared_wordnet(), rules.subject, rules.user_exclusions))
+
+
+def with_senses(concept: FilterConcept, senses: SubjectSenses) -> FilterConcept:
+    descriptions = tuple(dict.fromkeys((*concept.descriptions, *senses.descriptions(concept.subject))))
+    return replace(concept, descriptions=descriptions, related=senses.related,
+                   related_stems=related_stems(senses.related))
+
+
+def rule_concept(filter_text: str) -> FilterConcept:
+    """The concept from rules over the text alone."""
     text = " ".join(filter_text.split())
     topic, user_exclusions = _split_exclusions(text)
     topic = topic or text

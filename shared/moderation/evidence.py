@@ -16,6 +16,7 @@ import numpy as np
 
 from shared.moderation.concepts import FilterConcept
 from shared.moderation.lexicon import STOPWORDS
+from shared.moderation.related import plain_word, related_phrases
 from shared.moderation.scoring import _negated  # the local matcher's negation rule, shared on purpose
 from shared.moderation.text import Tokens, stem, stems_of
 
@@ -28,6 +29,7 @@ FEATURES = (
     "margin_over_user_exclusions",  # that minus the best cosine to what the user said is fine (0 if none)
     "lexicon_match",  # the hand-curated matcher matched (precise on the topics it knows)
     "negated_mention",  # they appear, but only negated ("no sharks this year")
+    "related_mention",  # another word for the subject or one of its kinds appears, not negated (WordNet: "mako")
     "bias",
 )
 
@@ -49,6 +51,7 @@ class Evidence:
     literal_spans: list[str]
     lexicon_spans: list[str] = field(default_factory=list)
     context_similarity: float | None = None  # None: the post has none of the filter's words (same as similarity)
+    related_spans: list[str] = field(default_factory=list)  # un-negated mentions of ``FilterConcept.related``
 
     def features(self) -> list[float]:
         """The values of ``FEATURES``, in order (a plain list: a page's rows become one array at once)."""
@@ -62,6 +65,7 @@ class Evidence:
             user_margin,
             float(self.lexicon),
             float(self.negated and not self.literal),
+            float(bool(self.related_spans)),
             1.0,
         ]
 
@@ -132,3 +136,23 @@ def literal_evidence(concept: FilterConcept, fields: list[Tokens]) -> tuple[list
         spans += [w for w in found if w not in spans]
         negated = negated or neg
     return spans, negated
+
+
+def related_evidence(related: tuple[str, ...], fields: list[Tokens]) -> list[str]:
+    """Surface words of un-negated mentions of ``related`` (a multi-word one whole): "a mako", not "no mako"."""
+    by_stem = related_phrases(related)
+    spans: list[str] = []
+    for tokens in fields:
+        for i, s in enumerate(tokens.stems):
+            phrases = by_stem.get(s)
+            if not phrases:
+                continue
+            for phrase in phrases:
+                end = i + len(phrase)
+                whole = end <= len(tokens.words) and all(plain_word(tokens.words[k]) == phrase[k - i]
+                                                         for k in range(i, end))
+                if whole and not _negated(tokens, i, NEGATION_WINDOW):
+                    span = tokens.span(i, end - 1)
+                    if span not in spans:
+                        spans.append(span)
+    return spans

@@ -26,7 +26,15 @@ import numpy as np
 from shared.models import Filter
 from shared.moderation.background import BACKGROUND_TOPICS
 from shared.moderation.concepts import FilterConcept, compile_concept
-from shared.moderation.evidence import FEATURES, Evidence, literal_evidence, post_text, subject_stems, without_subject
+from shared.moderation.evidence import (
+    FEATURES,
+    Evidence,
+    literal_evidence,
+    post_text,
+    related_evidence,
+    subject_stems,
+    without_subject,
+)
 from shared.moderation.expansion import Expansions, FilterExpansion, expansion_for
 from shared.moderation.lexicon import STOPWORDS
 from shared.moderation.local import LocalMatcher, post_fields
@@ -175,7 +183,8 @@ class OpenVocabMatcher:
         return out
 
     def _match(self, post: Post, flt: Filter, ev: Evidence, probability: float) -> Match:
-        spans = [s for s in (ev.lexicon_spans or ev.literal_spans) if s in post.title or s in post.body]
+        spans = [s for s in (ev.lexicon_spans or ev.literal_spans or ev.related_spans)
+                 if s in post.title or s in post.body]
         if not spans and not ev.on_image:
             spans = _carrying_sentence(post, ev.closest_word)
         if spans:
@@ -321,6 +330,9 @@ def _evidence(concept: FilterConcept, seen: list[tuple[int, bool]], units: list[
                   closest_word="", user_exclusion=0.0, lexicon=lexicon,
                   literal=bool(spans or image_spans), negated=negated or image_negated,
                   information=concept.information, on_image=False, description=concept.topic, literal_spans=spans)
+    if concept.related:  # WordNet's other words for the subject and its kinds ("mako" for sharks)
+        fields = [f for u, _ in seen if not concept.related_stems.isdisjoint(units[u].stems) for f in units[u].fields]
+        ev.related_spans = related_evidence(concept.related, fields) if fields else []
     best = -1.0
     for u, is_image in seen:
         similarity = scores.image_best[u] if is_image else scores.text_best[u]

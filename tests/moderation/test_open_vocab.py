@@ -63,6 +63,20 @@ async def test_negation_and_team_names_do_not_match(matcher: OpenVocabMatcher) -
     assert verdicts["n1"].matches == [] and verdicts["n2"].matches == []
 
 
+async def test_a_kind_named_by_wordnet_is_the_words_that_carried_the_match(matcher: OpenVocabMatcher) -> None:
+    quakes = Filter(id=2, filter_text="earthquakes", content_type="all", intensity=3)
+    posts = [
+        Post("k1", body="Fought a mako for 40 minutes off the shelf before we tagged and released it."),
+        Post("k2", body="a temblor rattled the windows at 3am, car alarms everywhere"),
+        Post("k3", body="no temblor here, just thunder"),
+    ]
+    verdicts = await matcher.judge(posts, [SHARKS, quakes])
+    assert [(m.filter_id, m.spans, m.reason) for m in verdicts["k1"].matches] == [
+        (7, ["mako"], "mentions 'mako', related to 'sharks'")]
+    assert [(m.filter_id, m.spans) for m in verdicts["k2"].matches] == [(2, ["temblor"])]
+    assert verdicts["k3"].matches == []
+
+
 async def test_content_type_limits_what_a_filter_sees(matcher: OpenVocabMatcher) -> None:
     image_only = Filter(id=1, filter_text="close-up photos of rats", content_type="image")
     in_text = Post("t", body="a huge rat ran over my shoe on the subway platform, right up close")

@@ -32,6 +32,7 @@ class WordNetNouns:
         self.lexnames = [lexnames[i] for i in range(max(lexnames) + 1)]
         self.licence = files["LICENSE"]
         self._synsets: dict[str, tuple[Sense, list[str]]] = {}
+        self._definitions: dict[str, str] = {}
         for line in files["data.noun"].splitlines():
             if not line or line.startswith("  "):  # the licence header lines start with two spaces
                 continue
@@ -43,7 +44,8 @@ class WordNetNouns:
             hyponyms = [fields[at + 2 + 4 * i] for i in range(int(fields[at]))
                         if fields[at + 1 + 4 * i] == "~" and fields[at + 3 + 4 * i] == "n"]
             definition = gloss.split('; "')[0].strip().rstrip(";").strip()
-            self._synsets[fields[0]] = (Sense(fields[0], lexnames[int(fields[1])], words, definition), hyponyms)
+            self._synsets[fields[0]] = (Sense(fields[0], lexnames[int(fields[1])], words, self), hyponyms)
+            self._definitions[fields[0]] = definition
         self._index: dict[str, list[str]] = {}
         for line in files["index.noun"].splitlines():
             if line and not line.startswith("  "):
@@ -62,6 +64,9 @@ class WordNetNouns:
 
     def exceptions(self) -> dict[str, str]:
         return self._exceptions
+
+    def definition_of(self, synset: int | str) -> str:
+        return self._definitions[str(synset)]
 
     def base_form(self, phrase: str) -> str | None:
         """The WordNet noun ``phrase`` stands for ("earthquakes" -> "earthquake", "mice" -> "mouse"), or None."""

@@ -7,6 +7,7 @@ and ``intensity: null`` means 5 (the options page's ``parseInt(v, 5)`` bug sends
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.requests import Request
@@ -103,7 +104,9 @@ async def _embed_concept(request: Request, filter_text: str) -> None:
     """
     if request.app.state.expansions is not None:
         request.app.state.expansions.schedule(filter_text)
-    await request.app.state.vectors.vectors(concept_for(filter_text).texts())
+    # Compiling reads WordNet (up to ~20 ms for a broad word like "food"): off the event loop.
+    concept = await asyncio.to_thread(concept_for, filter_text)
+    await request.app.state.vectors.vectors(concept.texts())
 
 
 async def create_filter(request: Request) -> JSONResponse:

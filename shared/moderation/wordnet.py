@@ -15,9 +15,10 @@ import gzip
 import hashlib
 import zlib
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -35,12 +36,21 @@ class WordNetUnavailable(ModelUnavailable):
     """The WordNet extract is missing or is not the recorded file; the message says how to fix it."""
 
 
+class Definitions(Protocol):
+    def definition_of(self, synset: int | str) -> str: ...
+
+
 @dataclass(frozen=True)
 class Sense:
     id: int | str  # the synset's place in its source (a line here, an offset in WordNet's own files)
     lexname: str  # "noun.animal"
     words: tuple[str, ...]
-    definition: str  # "" where the extract keeps none (not the first sense of any word)
+    source: Definitions = field(compare=False, repr=False)
+
+    @property
+    def definition(self) -> str:
+        """Read when asked: a concept wants one, its sense tree has hundreds ("" where the extract keeps none)."""
+        return self.source.definition_of(self.id)
 
 
 class WordNet:
@@ -82,36 +92,41 @@ class WordNet:
             return [int(p) for p in self._line(i).split("\t")[1].split()]
         return []
 
-    def base_form(self, phrase: str) -> str | None:
-        """The WordNet noun ``phrase`` stands for ("earthquakes" -> "earthquake", "mice" -> "mouse"), or None."""
+    def _lookup(self, phrase: str) -> tuple[str | None, list[int]]:
+        """The WordNet noun ``phrase`` stands for and its synsets, or (None, [])."""
         phrase = " ".join(phrase.lower().split())
         if not phrase:
-            return None
-        if self._synsets_of(phrase):
-            return phrase
+            return None, []
+        if found := self._synsets_of(phrase):
+            return phrase, found
         if phrase in self._exceptions:
-            return self._exceptions[phrase]
+            base = self._exceptions[phrase]
+            return base, self._synsets_of(base)
         head, _, last = phrase.rpartition(" ")
         for suffix, replacement in (("ies", "y"), ("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"),
                                     ("shes", "sh"), ("men", "man"), ("s", "")):
             candidate = f"{head} {last[: -len(suffix)] + replacement}".strip()
-            if last.endswith(suffix) and self._synsets_of(candidate):
-                return candidate
-        return None
+            if last.endswith(suffix) and (found := self._synsets_of(candidate)):
+                return candidate, found
+        return None, []
+
+    def base_form(self, phrase: str) -> str | None:
+        """The WordNet noun ``phrase`` stands for ("earthquakes" -> "earthquake", "mice" -> "mouse"), or None."""
+        return self._lookup(phrase)[0]
 
     def senses(self, phrase: str) -> list[Sense]:
         """Most frequent sense first (WordNet's order)."""
-        base = self.base_form(phrase)
-        return [self._sense(p) for p in self._synsets_of(base)] if base else []
+        return [self._sense(p) for p in self._lookup(phrase)[1]]
 
     def _fields(self, position: int) -> list[str]:
         return self._line(1 + position).split("\t")
 
     def _sense(self, position: int) -> Sense:
         lexname, words, _ = self._fields(position)
-        return Sense(position, self._lexnames[int(lexname)], tuple(words.split("|")), self._definition(position))
+        return Sense(position, self._lexnames[int(lexname)], tuple(words.split("|")), self)
 
-    def _definition(self, position: int) -> str:
+    def definition_of(self, synset: int | str) -> str:
+        position = int(synset)
         block = zlib.decompress(self._definitions[position // _BLOCK])
         return block.split(b"\n")[position % _BLOCK].decode("utf-8")
 

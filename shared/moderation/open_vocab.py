@@ -4,7 +4,9 @@ For each (post, filter) it gathers ``Evidence`` (semantic similarity to the comp
 exclusions, the hand-curated matcher's verdict, literal and negated mentions), combines it into one
 calibrated probability with the weights in ``calibration.json`` (fitted by
 ``bench/calibrate_open_vocab.py`` on the in-repo development set, validated leave-one-filter-out),
-and matches when that probability reaches the global threshold stored with them.
+and matches when that probability reaches the global threshold stored with them. A filter with a cloud
+expansion is scored by the variant fitted on expanded concepts (``combined_expanded``), the others by
+``combined``.
 
 Embeddings come from a ``VectorSource``: in the gateway, Redis-cached and computed in an executor;
 elsewhere, an in-process memo. The page's missing texts go to the model in one call.
@@ -61,7 +63,8 @@ class Calibration:
 
     @classmethod
     def load(cls, variant: str = "combined", path: Path = CALIBRATION_FILE) -> Calibration:
-        """``combined`` (the matcher) or ``similarity_only`` (the embedding-only baseline of ``make eval``)."""
+        """``combined`` (the matcher on rule-compiled concepts), ``combined_expanded`` (on concepts with a cloud
+        expansion) or ``similarity_only`` (the embedding-only baseline of ``make eval``)."""
         data = json.loads(path.read_text())
         if tuple(data["features"]) != FEATURES:
             raise ValueError(f"{path} was fitted for features {data['features']}, the code has {FEATURES}")
@@ -77,6 +80,17 @@ class Calibration:
             return np.zeros(0)
         z = np.array([ev.features() for ev in evidence], dtype=np.float64) @ self.weights
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
+
+
+def chosen_probabilities(evidence: Sequence[Evidence], calibrations: Sequence[Calibration],
+                         chosen: Sequence[int]) -> np.ndarray:
+    """One probability per item, each from the calibration ``chosen`` for it: one matrix product against every
+    calibration's weights at once, then a pick per row."""
+    if not evidence:
+        return np.zeros(0)
+    x = np.array([ev.features() for ev in evidence], dtype=np.float64)
+    z = (x @ np.stack([c.weights for c in calibrations], axis=1))[np.arange(len(x)), np.asarray(chosen)]
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
 
 
 @lru_cache(maxsize=4096)
@@ -96,11 +110,16 @@ class OpenVocabMatcher:
     can_rewrite = False
 
     def __init__(self, source: VectorSource, words: WordVectors, calibration: Calibration | None = None,
-                 *, lexicon_layer: bool = True) -> None:
+                 *, expanded_calibration: Calibration | None = None, lexicon_layer: bool = True) -> None:
+        """``calibration`` scores filters compiled by rules alone, ``expanded_calibration`` filters with a cloud
+        expansion (their concepts carry more descriptions and exclusions, so their scores run higher). By default
+        both come from ``calibration.json``; a ``calibration`` given alone serves both (baselines, feature runs)."""
         self.source = source
         self.lexicon_layer = lexicon_layer
         self.words = words
         self.calibration = calibration or Calibration.load()
+        self.expanded_calibration = expanded_calibration or (
+            calibration if calibration is not None else Calibration.load("combined_expanded"))
         self.lexicon = LocalMatcher()
 
     async def judge(self, posts: list[Post], filters: list[Filter],
@@ -111,15 +130,19 @@ class OpenVocabMatcher:
         active = [f for f in filters if f.is_active()]
         evidence = await self.gather(posts, active, expansions)
         pairs = [(post, flt) for post in posts for flt in active]
-        probabilities = self.calibration.probabilities([evidence[(p.id, f.id)] for p, f in pairs]).tolist()
+        calibrations = (self.calibration, self.expanded_calibration)
+        variant = {f.id: int(expansion_for(expansions, f.filter_text) is not None) for f in active}
+        probabilities = chosen_probabilities([evidence[(p.id, f.id)] for p, f in pairs], calibrations,
+                                             [variant[f.id] for _, f in pairs]).tolist()
         matches: dict[str, list[Match]] = {post.id: [] for post in posts}
         for (post, flt), p in zip(pairs, probabilities, strict=True):
             ev = evidence[(post.id, flt.id)]
-            if self._decide(flt, ev, p):
-                matches[post.id].append(self._match(post, flt, ev, p))
+            calibration = calibrations[variant[flt.id]]
+            if self._decide(flt, ev, p, calibration.threshold):
+                matches[post.id].append(self._match(post, flt, ev, p, calibration.threshold))
         return {post.id: PostVerdict(post_id=post.id, matches=matches[post.id]) for post in posts}
 
-    def _decide(self, flt: Filter, ev: Evidence, probability: float) -> bool:
+    def _decide(self, flt: Filter, ev: Evidence, probability: float, threshold: float) -> bool:
         """Calibrated score; on a topic the lexicon was curated for, its verdict decides (a precision layer).
 
         The combined score was fitted on filters the lexicon does not know, where its literal fallback
@@ -127,7 +150,7 @@ class OpenVocabMatcher:
         """
         if self.lexicon_layer and curated(concept_for(flt.filter_text).topic):
             return ev.lexicon
-        return probability >= self.calibration.threshold
+        return probability >= threshold
 
     async def gather(self, posts: list[Post], filters: list[Filter],
                      expansions: Expansions | None = None) -> dict[tuple[str, int], Evidence]:
@@ -182,7 +205,7 @@ class OpenVocabMatcher:
                 out[(post.id, flt.id)] = ev
         return out
 
-    def _match(self, post: Post, flt: Filter, ev: Evidence, probability: float) -> Match:
+    def _match(self, post: Post, flt: Filter, ev: Evidence, probability: float, threshold: float) -> Match:
         spans = [s for s in (ev.lexicon_spans or ev.literal_spans or ev.related_spans)
                  if s in post.title or s in post.body]
         if not spans and not ev.on_image:
@@ -193,8 +216,8 @@ class OpenVocabMatcher:
         else:
             where = "image looks like" if ev.on_image else "reads like"
             reason = f"{where} '{ev.description}' (similarity {ev.similarity:.2f})"
-        t = self.calibration.threshold
-        above = (probability - t) / max(1 - t, 1e-6) if probability >= t else 1.0  # lexicon-decided: sure
+        # How far above the threshold of the variant that decided (a lexicon-decided match is sure).
+        above = (probability - threshold) / max(1 - threshold, 1e-6) if probability >= threshold else 1.0
         confidence = _CONFIDENCE_FLOOR + (_CONFIDENCE_CEILING - _CONFIDENCE_FLOOR) * above
         return Match(filter_id=flt.id, on="image" if ev.on_image and not spans else "text", reason=reason,
                      spans=spans, confidence=round(min(_CONFIDENCE_CEILING, confidence), 3))

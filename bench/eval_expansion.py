@@ -1,81 +1,110 @@
-"""How the offline matcher reacts to cloud filter expansions, on the open-vocabulary development set.
+"""How the offline matcher does with cloud filter expansions, on the filters that have hand-written ones.
 
     .venv/bin/python -m bench.eval_expansion
 
-No cloud call: the expansions are hand-written stand-ins (``bench/data/expansions_by_hand.json``,
-written from the filter texts alone, in the schema's shape and bounds), so the figures say what the
-plumbing and the calibration do with expanded concepts, not how good a real model's expansions are.
-Two readings, each with and without the expansions, side by side:
+No cloud call: the expansions are hand-written stand-ins (``bench/data/expansions_by_hand.json``, written
+from the first author's twelve filter texts alone, in the schema's shape and bounds), so the figures say
+what the plumbing and the calibration do with expanded concepts, not how good a real model's expansions
+are. The posts: that author's two sets (``dev.jsonl`` + ``heldout.jsonl``, 213 posts, 12 filters; both
+development data). Two readings:
 
-* ``shipped calibration``: the weights in ``calibration.json`` (fitted on this set's rule concepts, so
-  the "without" column is in-sample);
-* ``leave-one-filter-out``: each filter judged by a fit on the other eleven, features computed with
-  (or without) the expansions: what a calibration refitted on expanded concepts would give.
+* ``shipped calibration``: ``calibration.json`` as the matcher uses it: rules only (``combined``); with the
+  expansions scored by the rule variant (as before the expanded variant existed); with the expansions
+  scored by ``combined_expanded`` (the matcher now). All in-sample: both variants were fitted on these posts.
+* ``leave-one-filter-out``: each filter judged by fits that never saw it: the rule variant fitted on the
+  other 21 pooled filters, and each way of fitting the expanded variant (``EXPANDED_FITS``) on the other
+  eleven, with the spread of its difference to rules only over a bootstrap of the twelve filters.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from pathlib import Path
 
-from bench.calibrate_open_vocab import leave_one_filter_out
-from bench.evaluation import score
-from bench.open_vocab_data import dev_set
+import numpy as np
+
+from bench.calibrate_open_vocab import (
+    EXPANDED_FIT,
+    EXPANDED_FITS,
+    expanded_features,
+    leave_one_expanded_filter_out,
+    leave_one_filter_out,
+    pooled_features,
+    pooled_gold,
+)
+from bench.eval_wordnet import bootstrap
+from bench.evaluation import LabelledPost, score
+from bench.expansions_by_hand import load_expansions
+from bench.open_vocab_data import pooled_development, pooled_filters
 from shared.config import load_settings
 from shared.models import Filter
-from shared.moderation.embedder import Embedder
-from shared.moderation.expansion import Expansions, normalise_filter_text, parse_expansion
-from shared.moderation.open_vocab import OpenVocabMatcher
+from shared.moderation.evidence import FEATURES
+from shared.moderation.expansion import Expansions
+from shared.moderation.offline import load_offline_model
+from shared.moderation.open_vocab import Calibration, OpenVocabMatcher
 from shared.moderation.vectors import MemoVectors
-from shared.moderation.vocabulary import WordVectors
-
-EXPANSIONS_FILE = Path(__file__).with_name("data") / "expansions_by_hand.json"
 
 
-def load_expansions(filters: list[Filter]) -> Expansions:
-    raw = json.loads(EXPANSIONS_FILE.read_text())
-    return {normalise_filter_text(f.filter_text): parse_expansion(raw[f.filter_text]) for f in filters}
+async def shipped(matcher: OpenVocabMatcher, posts: list[LabelledPost], filters: list[Filter],
+                  expansions: Expansions | None) -> dict[str, list[int]]:
+    predicted: dict[str, list[int]] = {}
+    for start in range(0, len(posts), 25):
+        page = [lp.post for lp in posts[start:start + 25]]
+        verdicts = await matcher.judge(page, filters, expansions)
+        predicted.update({p.id: verdicts[p.id].matched_filter_ids for p in page})
+    return predicted
+
+
+def _row(name: str, result: dict, dev_ids: set[str], gold: dict, ids: list[int], predicted: dict,
+         spread: str = "") -> str:
+    dev = score({k: v for k, v in gold.items() if k in dev_ids}, predicted, ids)
+    m = result["micro"]
+    return (f"{name:<58} {m['precision']:>6.3f} {m['recall']:>6.3f} {m['f1']:>6.3f} {result['macro_f1']:>6.3f}"
+            f" {dev['micro']['f1']:>8.3f}  {spread}")
 
 
 async def run() -> int:
-    import numpy as np
-
-    settings = load_settings()
-    cache = Path(settings.data_dir) / "models"
-    embedder = Embedder(cache)
-    matcher = OpenVocabMatcher(MemoVectors(embedder), WordVectors(embedder, cache))
-    filters, posts = dev_set()
+    model = load_offline_model(load_settings())
+    source = MemoVectors(model.embedder)
+    groups = pooled_development()
+    features = OpenVocabMatcher(source, model.words, Calibration(np.zeros(len(FEATURES)), 0.5))
+    rules = await pooled_features(groups, features)
+    chosen, expanded = await expanded_features(features, groups)
+    filters = pooled_filters(chosen)
     ids = [f.id for f in filters]
-    gold = {lp.post.id: sorted(lp.gold) for lp in posts}
-    arms: dict[str, Expansions | None] = {"rules only": None, "with expansions": load_expansions(filters)}
-    results: dict[str, dict[str, dict]] = {"shipped calibration": {}, "leave-one-filter-out": {}}
-    for arm, expansions in arms.items():
-        shipped: dict[str, list[int]] = {}
-        rows, labels, keys = [], [], []
-        for start in range(0, len(posts), 25):
-            page = [lp.post for lp in posts[start:start + 25]]
-            verdicts = await matcher.judge(page, filters, expansions)
-            shipped.update({p.id: verdicts[p.id].matched_filter_ids for p in page})
-            evidence = await matcher.gather(page, filters, expansions)
-            for lp in posts[start:start + 25]:
-                for f in filters:
-                    rows.append(evidence[(lp.post.id, f.id)].vector())
-                    labels.append(1.0 if f.id in lp.gold else 0.0)
-                    keys.append((lp.post.id, f.id))
-        results["shipped calibration"][arm] = score(gold, shipped, ids)
-        lofo = leave_one_filter_out(np.array(rows), np.array(labels), keys, ids)
-        results["leave-one-filter-out"][arm] = score(gold, lofo, ids)
-    print(f"open-vocabulary development set, {len(posts)} posts, {len(filters)} filters")
-    for reading, by_arm in results.items():
-        print(f"\n== {reading}")
-        print(f"{'id':>3} {'filter':<40} " + " ".join(f"{a:>18}" for a in by_arm))
-        for f in filters:
-            print(f"{f.id:>3} {f.filter_text[:40]:<40} "
-                  + " ".join(f"{r['per_filter'][f.id]['f1']:>18.2f}" for r in by_arm.values()))
-        for name in ("precision", "recall", "f1"):
-            print(f"{'':>3} {'micro ' + name:<40} " + " ".join(f"{r['micro'][name]:>18.3f}" for r in by_arm.values()))
-        print(f"{'':>3} {'macro F1':<40} " + " ".join(f"{r['macro_f1']:>18.3f}" for r in by_arm.values()))
+    expansions = load_expansions(filters)
+    posts = [lp for g in chosen for lp in g.posts]
+    gold = pooled_gold(chosen)
+    dev_ids = {lp.post.id for g in chosen if g.name == "dev" for lp in g.posts}
+    header = (f"{'':<58} {'P':>6} {'R':>6} {'F1':>6} {'macro':>6} {'dev F1':>8}  "
+              "difference to rules only (LOFO), micro [5th, 95th] / macro")
+    print(f"{len(posts)} posts ({', '.join(g.name for g in chosen)}), {len(ids)} filters with hand-written "
+          "expansions; micro P / R / F1, macro F1, and micro F1 on dev.jsonl's posts alone")
+
+    rule_variant = Calibration.load("combined")
+    arms = {
+        "rules only (combined)": (OpenVocabMatcher(source, model.words), None),
+        "expanded, scored by the rule variant": (
+            OpenVocabMatcher(source, model.words, rule_variant, expanded_calibration=rule_variant), expansions),
+        "expanded, scored by combined_expanded": (OpenVocabMatcher(source, model.words), expansions),
+    }
+    print("\n== shipped calibration (in-sample: both variants were fitted on these posts)\n" + header)
+    for name, (matcher, with_expansions) in arms.items():
+        predicted = await shipped(matcher, posts, filters, with_expansions)
+        print(_row(name, score(gold, predicted, ids), dev_ids, gold, ids, predicted))
+
+    print("\n== leave-one-filter-out (each filter judged by fits without it)\n" + header)
+    rule_lofo = leave_one_filter_out(*rules, [f.id for f in pooled_filters(groups)])
+    base = score(gold, rule_lofo, ids)
+    print(_row("rules only (combined, fitted on the other 21)", base, dev_ids, gold, ids, rule_lofo))
+    for how in EXPANDED_FITS:
+        predicted = leave_one_expanded_filter_out(rules, expanded, ids, how)
+        result = score(gold, predicted, ids)
+        lo_mi, hi_mi, lo_ma, hi_ma = bootstrap(base, result)
+        spread = (f"{result['micro']['f1'] - base['micro']['f1']:+.3f} [{lo_mi:+.3f}, {hi_mi:+.3f}] / "
+                  f"{result['macro_f1'] - base['macro_f1']:+.3f} [{lo_ma:+.3f}, {hi_ma:+.3f}]")
+        name = f"expanded, {how.name}" + (" *" if how == EXPANDED_FIT else "")
+        print(_row(name, result, dev_ids, gold, ids, predicted, spread))
+    print("* the fit calibration.json's combined_expanded stores")
     return 0
 
 

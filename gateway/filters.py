@@ -103,7 +103,8 @@ async def _embed_concept(request: Request, filter_text: str) -> None:
     """
     if request.app.state.expansions is not None:
         request.app.state.expansions.schedule(filter_text)
-    await request.app.state.vectors.vectors(concept_for(filter_text).texts())
+    # Waits for the Redis write too: every gateway process finds the vectors from the next request on.
+    await request.app.state.vectors.vectors(concept_for(filter_text).texts(), wait_for_store=True)
 
 
 async def create_filter(request: Request) -> JSONResponse:

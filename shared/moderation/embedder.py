@@ -8,6 +8,12 @@ matmuls, ~2x faster, cosine >= 0.98 to the shipped model) into ``DATA_DIR/models
 source file's sha256; later starts load that file (tens of ms). The derived file is rebuilt whenever
 it is missing, unreadable or does not match the sha256 recorded beside it.
 
+Texts run through a second derived file, the same graph specialised for one unpadded text
+(``single_text_graph.py``: the attention mask, NaN guard, key reshape chain and token-type lookup
+are exact identities there and go): the same vectors bit for bit, ~10-15% less CPU per text. A start
+hashes and loads only that file; the full derived graph is loaded when a padded table is computed
+(``embed_table``, once per installation for the word table).
+
 onnxruntime's SkipLayerNormalization fusion is turned off when the session loads: its fp32 kernel
 measured about 8x slower per element than the plain Add + LayerNormalization it replaces, which
 made it a fifth of a run (runs ~20% faster without it; vectors within cosine 0.996 of the fused

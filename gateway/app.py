@@ -140,7 +140,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if closer is not None:
                 await closer()
             broker.close()
-            app.state.vectors.close()
+            await app.state.vectors.aclose()  # background embedding writes finish first
             await client.aclose()
 
     app = Starlette(

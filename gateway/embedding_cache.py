@@ -1,8 +1,11 @@
 """Embeddings cached in Redis by a hash of the exact text the model saw, shared by every user.
 
 A page's texts are looked up with one MGET; whatever is missing goes to the model in one call, in a
-worker thread (the event loop keeps serving), and is written back with a TTL. Texts that recur on
-every request (filter descriptions, the background topics, a page being re-read) are kept in a small
+worker thread (the event loop keeps serving), and is written back with a TTL in one pipeline. The
+write runs in the background: the page does not wait for it (it cost ~2 ms of an uncached page's
+wall time), and a failed write is logged, never raised into the page. Saving a filter waits for it
+(``wait_for_store``), so every process finds the filter's vectors at once. Texts that recur on every
+request (filter descriptions, the background topics, a page being re-read) are kept in a small
 in-process memo (least recently used first out).
 """
 
@@ -36,10 +39,12 @@ class RedisVectors:
         # One model thread: inference is CPU-bound, and a second thread would only contend for the cores.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._stores: set[asyncio.Task[None]] = set()
         self.model_runs = 0
         self.embedded = 0
 
-    async def vectors(self, texts: Sequence[str]) -> np.ndarray:
+    async def vectors(self, texts: Sequence[str], *, wait_for_store: bool = False) -> np.ndarray:
+        """Unit vectors for ``texts``; new ones are written to Redis in the background unless ``wait_for_store``."""
         unique = list(dict.fromkeys(texts))
         found: dict[str, np.ndarray] = {t: self._memo[t] for t in unique if t in self._memo}
         lookup = [t for t in unique if t not in found]
@@ -56,13 +61,20 @@ class RedisVectors:
         if missing:
             loop = asyncio.get_running_loop()
             computed = await loop.run_in_executor(self._executor, self.embedder.embed, missing)
-            # Used as stored (float16), so a vector read back from Redis later scores exactly the same.
-            fresh = computed.astype(np.float16).astype(np.float32)
+            # float16 halves the bytes (cosine similarities move by < 1e-3); used as stored, so a vector read
+            # back from Redis later scores exactly the same.
+            stored = computed.astype(np.float16)
             self.model_runs += 1
             self.embedded += len(missing)
-            for text, vec in zip(missing, fresh, strict=True):
+            for text, vec in zip(missing, stored.astype(np.float32), strict=True):
                 found[text] = vec
-            await self._store(missing, fresh)
+            store = self._store(missing, stored)
+            if wait_for_store:
+                await store
+            else:
+                task = loop.create_task(store)
+                self._stores.add(task)
+                task.add_done_callback(self._stored)
         self._memoise(found)
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         for i, text in enumerate(texts):
@@ -77,14 +89,30 @@ class RedisVectors:
             self._memo.popitem(last=False)
 
     async def _store(self, texts: list[str], matrix: np.ndarray) -> None:
+        """Write float16 vectors; a failure is logged (the page has its vectors; the next one recomputes)."""
         try:
             pipe = self.redis.pipeline(transaction=False)
             for text, vec in zip(texts, matrix, strict=True):
-                # float16 halves the bytes; cosine similarities move by < 1e-3.
-                pipe.set(embedding_key(MODEL_TAG, text), vec.astype(np.float16).tobytes(), ex=EMBEDDING_TTL_SECONDS)
+                pipe.set(embedding_key(MODEL_TAG, text), vec.tobytes(), ex=EMBEDDING_TTL_SECONDS)
             await pipe.execute()
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            log.warning("could not cache embeddings: %s", exc)
+        except redis.RedisError as exc:
+            # A pipeline's error quotes the failed command, binary vector and all: keep only Redis's reason.
+            reason = str(exc).rpartition("caused error: ")[2]
+            log.warning("could not cache %d embeddings: %s: %s", len(texts), type(exc).__name__, reason)
+
+    def _stored(self, task: asyncio.Task[None]) -> None:
+        self._stores.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:  # not a Redis error: a defect, said loudly
+            log.error("writing embeddings to the cache failed", exc_info=exc)
+
+    async def flush(self) -> None:
+        """Wait for the background writes started so far."""
+        if self._stores:
+            await asyncio.gather(*list(self._stores), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        await self.flush()
+        self.close()
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

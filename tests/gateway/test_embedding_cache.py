@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
+from pathlib import Path
 
 import numpy as np
+import pytest
 import redis
 import redis.asyncio as aioredis
 from starlette.testclient import TestClient
 
+from devtools.redis_server import EmbeddedRedis
 from gateway.embedding_cache import RedisVectors
 from gateway.viewer.samplegen import reddit_page
 from shared.config import load_settings
@@ -26,6 +30,7 @@ async def test_a_text_is_embedded_once_then_read_from_redis(redis_url: str) -> N
     try:
         a = await first.vectors(texts + texts[:1])
         assert (first.model_runs, first.embedded) == (1, 2)  # one model call for the page, duplicates once
+        await first.flush()  # the write runs in the background, off the page's path
         b = await second.vectors(texts)  # another process: nothing in its memo, everything in Redis
         assert second.model_runs == 0
         assert np.array_equal(a[:2], b)
@@ -35,6 +40,44 @@ async def test_a_text_is_embedded_once_then_read_from_redis(redis_url: str) -> N
         second.close()
         await first_client.aclose()
         await second_client.aclose()
+
+
+async def test_the_background_write_stores_exactly_the_vectors_the_page_used(redis_url: str) -> None:
+    model = load_offline_model(load_settings())
+    texts = [f"lifeguards spotted a hammerhead {uuid.uuid4().hex}", f"a 6.8 quake near the coast {uuid.uuid4().hex}"]
+    client = aioredis.Redis.from_url(redis_url)
+    vectors = RedisVectors(client, model.embedder)
+    try:
+        used = await vectors.vectors(texts)
+        await vectors.flush()
+        stored = await client.mget([embedding_key(MODEL_TAG, t) for t in texts])
+        assert all(blob is not None for blob in stored)
+        assert np.array_equal(used, np.stack([np.frombuffer(b, dtype=np.float16).astype(np.float32) for b in stored]))
+        assert np.array_equal(used, model.embedder.embed(texts).astype(np.float16).astype(np.float32))
+    finally:
+        await vectors.aclose()
+        await client.aclose()
+
+
+@pytest.mark.parametrize("wait_for_store", [False, True])
+async def test_a_failing_cache_write_is_logged_and_the_page_keeps_its_vectors(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, wait_for_store: bool) -> None:
+    model = load_offline_model(load_settings())
+    texts = [f"a clown at the party {uuid.uuid4().hex}", f"the casino floor at 3 am {uuid.uuid4().hex}"]
+    with EmbeddedRedis(tmp_path, appendonly=False) as server:
+        client = aioredis.Redis.from_url(server.url)
+        await client.config_set("maxmemory", 1)  # reads still work, every write is refused (OOM)
+        vectors = RedisVectors(client, model.embedder)
+        try:
+            with caplog.at_level(logging.WARNING, logger="gateway.embedding_cache"):
+                got = await vectors.vectors(texts, wait_for_store=wait_for_store)
+                await vectors.flush()
+            assert np.array_equal(got, model.embedder.embed(texts).astype(np.float16).astype(np.float32))
+            assert "could not cache 2 embeddings" in caplog.text and "used memory > 'maxmemory'" in caplog.text
+            assert await client.exists(*[embedding_key(MODEL_TAG, t) for t in texts]) == 0
+        finally:
+            await vectors.aclose()
+            await client.aclose()
 
 
 def test_saving_a_filter_embeds_its_concept(api: TestClient, redis_url: str) -> None:

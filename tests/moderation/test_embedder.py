@@ -55,11 +55,21 @@ def test_second_start_reuses_the_derived_file(embedder: Embedder, cache_dir: Pat
 
 
 def test_a_damaged_derived_file_is_rebuilt(embedder: Embedder, cache_dir: Path) -> None:
-    target = derived_model_path(cache_dir)
-    target.write_bytes(target.read_bytes()[:1000])
+    running = Path(embedder.load.path)  # the single-text graph, derived from the full derived file
+    running.write_bytes(running.read_bytes()[:1000])
     rebuilt = Embedder(cache_dir)
     assert rebuilt.load.derived_now
-    assert rebuilt.embed(["x"]).shape == (1, 384)
+    assert np.array_equal(rebuilt.embed(["a hammerhead near the pier"]), embedder.embed(["a hammerhead near the pier"]))
+
+
+def test_a_damaged_full_graph_is_rebuilt_when_a_table_needs_it(embedder: Embedder, cache_dir: Path) -> None:
+    full = derived_model_path(cache_dir)
+    full.write_bytes(full.read_bytes()[:1000])
+    again = Embedder(cache_dir)
+    assert not again.load.derived_now  # a start hashes and loads only the single-text graph
+    table = again.embed_table(["sharks", "earthquakes"])
+    assert table.shape == (2, 384)
+    assert float(table[0] @ embedder.embed(["sharks"])[0]) > 0.99  # padded batches: close, not bit-identical
 
 
 def test_a_corrupt_model_file_fails_loudly_with_the_fix(tmp_path: Path) -> None:

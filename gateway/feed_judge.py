@@ -132,7 +132,9 @@ class FeedJudge:
             fresh = await self._judge_uncached(todo, canonical, expansions, result)
             verdicts.update(fresh)
             if result.fallback is None and fresh:
-                await self._store_later([(todo_keys[pid], v) for pid, v in fresh.items() if pid in todo_keys])
+                # Encoded now: the background store writes these bytes, whatever happens to the objects later.
+                await self._store_later([(todo_keys[pid], encode_verdict(v)) for pid, v in fresh.items()
+                                         if pid in todo_keys])
         result.undecided = [p.id for p in posts if p.id not in verdicts]
         result.verdicts = {pid: self._to_user_ids(v, back) for pid, v in verdicts.items()}
         result.elapsed_ms = (time.perf_counter() - started) * 1000
@@ -157,7 +159,7 @@ class FeedJudge:
                 log.error("fallback provider failed too: %s", exc2)
                 return {}
 
-    async def _store_later(self, entries: list[tuple[str, PostVerdict]]) -> None:
+    async def _store_later(self, entries: list[tuple[str, bytes]]) -> None:
         """Cache the verdicts in a background task (the response does not wait for Redis to answer), or
         inline when ``MAX_PENDING_STORES`` are already under way."""
         if len(self._stores) >= MAX_PENDING_STORES:
@@ -179,12 +181,12 @@ class FeedJudge:
         while self._stores:
             await asyncio.gather(*list(self._stores), return_exceptions=True)
 
-    async def _store(self, entries: list[tuple[str, PostVerdict]]) -> None:
-        """``entries``: (verdict key, verdict) pairs."""
+    async def _store(self, entries: list[tuple[str, bytes]]) -> None:
+        """``entries``: (verdict key, encoded verdict) pairs."""
         try:
             pipe = self.redis.pipeline(transaction=False)
-            for key, verdict in entries:
-                pipe.set(key, encode_verdict(verdict), ex=VERDICT_TTL_SECONDS)
+            for key, encoded in entries:
+                pipe.set(key, encoded, ex=VERDICT_TTL_SECONDS)
             await pipe.execute()
         except redis.RedisError as exc:  # unavailable, out of memory, refused: a cache write, never the answer
             log.warning("could not cache verdicts: %s", exc)

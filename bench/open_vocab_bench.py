@@ -40,6 +40,7 @@ from gateway.embedding_cache import RedisVectors
 from gateway.feed_judge import FeedJudge
 from shared.config import PROJECT_ROOT, load_settings
 from shared.models import Filter
+from shared.moderation.local import tokens_of
 from shared.moderation.offline import load_offline_model
 from shared.moderation.open_vocab import OpenVocabMatcher
 from shared.moderation.types import Post
@@ -57,6 +58,7 @@ def rss_mb():
                 return int(line.split()[1]) / 1024
 before = rss_mb()
 started = time.perf_counter()
+from shared.moderation.local import tokens_of
 from shared.moderation.offline import load_offline_model
 model = load_offline_model(load_settings())
 loaded = time.perf_counter() - started
@@ -155,13 +157,16 @@ async def measure_pages(redis_url: str, pages: int, first_serial: int, threads: 
     for i in range(pages):
         posts = page(first_serial + 1 + i)
         await timings.time("uncached", judge.judge_page(posts, five))
+        await judge.drain()  # the verdicts' background store, outside the next page's time
         # Another gateway process (empty memo), another user's filter combination (no verdict cached).
         other = [Filter(id=f.id, filter_text=f.filter_text, content_type=f.content_type, intensity=1 + (i % 5))
                  for f in five]
         fresh_vectors = RedisVectors(client, model.embedder)
         fresh_judge = FeedJudge(client, OpenVocabMatcher(fresh_vectors, model.words), None, 30.0)
         await fresh_vectors.vectors([t for f in five for t in _concept_texts(f)])  # saved filters: warm
+        tokens_of.cache_clear()  # the other process has not tokenized these posts either
         await timings.time("embeddings cached", fresh_judge.judge_page(posts, other))
+        await fresh_judge.drain()
         assert fresh_vectors.model_runs == 0, "embeddings should have come from Redis"
         fresh_vectors.close()
         await timings.time("verdicts cached", judge.judge_page(posts, five))

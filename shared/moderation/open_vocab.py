@@ -215,6 +215,7 @@ class _ConceptScores:
     word_nearest: list[str]  # ... and that word ("" if none is in the vocabulary)
     text_context: list[float | None]  # text_best with the filter's words masked (None: the unit has none)
     image_context: list[float | None]
+    literal: list[tuple[list[str], bool]]  # the unit's un-negated mentions of the filter's words, any negated one
 
 
 def _concept_scores(concepts: list[FilterConcept], units: list[_Unit], sims: np.ndarray, row: dict[str, int],
@@ -242,9 +243,16 @@ def _concept_scores(concepts: list[FilterConcept], units: list[_Unit], sims: np.
         user = (sims[:, [row[d] for d in concept.user_exclusions]].max(axis=1).tolist() if concept.user_exclusions
                 else [0.0] * len(units))
         text_context, image_context = _context(concept, units, row, matrix, masks, text_desc, image_desc)
+        stems = subject_stems(concept.topic)
+        # Most units never use the filter's words: a set test spares the token-by-token scan.
+        literal = [_NO_MENTION if stems.isdisjoint(u.stems) else literal_evidence(concept, u.fields) for u in units]
         out.append(_ConceptScores(text_best, text_nearest, image_best, image_nearest, exclusion, user,
-                                  [w[c] for w in word_best], [w[c] for w in word_at], text_context, image_context))
+                                  [w[c] for w in word_best], [w[c] for w in word_at], text_context, image_context,
+                                  literal))
     return out
+
+
+_NO_MENTION: tuple[list[str], bool] = ([], False)  # read only (``_evidence`` copies the spans it keeps)
 
 
 def _context(concept: FilterConcept, units: list[_Unit], row: dict[str, int], matrix: np.ndarray,
@@ -254,15 +262,17 @@ def _context(concept: FilterConcept, units: list[_Unit], row: dict[str, int], ma
     None where the unit holds none of the filter's words."""
     text_ctx: list[float | None] = [None] * len(units)
     image_ctx: list[float | None] = [None] * len(units)
+    text_rows = matrix[[row[d] for d in text_desc]] if text_desc else None
+    image_rows = matrix[[row[d] for d in image_desc]] if image_desc else None
     for u, unit in enumerate(units):
         masked = masks.get((concept.topic, unit.text))
         if masked is None:
             continue
         vec = matrix[row[masked]]
-        if text_desc:
-            text_ctx[u] = float((matrix[[row[d] for d in text_desc]] @ vec).max())
-        if image_desc:
-            image_ctx[u] = float((matrix[[row[d] for d in image_desc]] @ vec).max())
+        if text_rows is not None:
+            text_ctx[u] = float((text_rows @ vec).max())
+        if image_rows is not None:
+            image_ctx[u] = float((image_rows @ vec).max())
     return text_ctx, image_ctx
 
 
@@ -309,18 +319,18 @@ def _description_names(concept: FilterConcept) -> tuple[tuple[str, ...], tuple[s
 
 def _evidence(concept: FilterConcept, seen: list[tuple[int, bool]], units: list[_Unit], scores: _ConceptScores,
               lexicon: bool) -> Evidence:
-    stems = subject_stems(concept.topic)
-    # Most posts never use the filter's words: a set test spares the token-by-token scan.
-    spans, negated = literal_evidence(concept, [f for u, is_image in seen
-                                                if not is_image and not stems.isdisjoint(units[u].stems)
-                                                for f in units[u].fields])
-    image_spans, image_negated = literal_evidence(concept, [f for u, is_image in seen
-                                                            if is_image and not stems.isdisjoint(units[u].stems)
-                                                            for f in units[u].fields])
+    spans, negated = _NO_MENTION  # a post's text is one unit and its image description another
+    image_spans, image_negated = _NO_MENTION
+    for u, is_image in seen:
+        if is_image:
+            image_spans, image_negated = scores.literal[u]
+        else:
+            spans, negated = scores.literal[u]
     ev = Evidence(similarity=0.0, exclusion=0.0, topic_mean=0.0, word_similarity=0.0,
                   closest_word="", user_exclusion=0.0, lexicon=lexicon,
                   literal=bool(spans or image_spans), negated=negated or image_negated,
-                  information=concept.information, on_image=False, description=concept.topic, literal_spans=spans)
+                  information=concept.information, on_image=False, description=concept.topic,
+                  literal_spans=list(spans))
     best = -1.0
     for u, is_image in seen:
         similarity = scores.image_best[u] if is_image else scores.text_best[u]

@@ -103,23 +103,24 @@ class OpenVocabMatcher:
         active = [f for f in filters if f.is_active()]
         evidence = await self.gather(posts, active, expansions)
         pairs = [(post, flt) for post in posts for flt in active]
-        probabilities = self.calibration.probabilities([evidence[(p.id, f.id)] for p, f in pairs]).tolist()
+        rows = [evidence[(p.id, f.id)] for p, f in pairs]
+        probabilities = self.calibration.probabilities(rows).tolist()
+        lexicon_decides = {f.id: self._lexicon_decides(f) for f in active}
+        threshold = self.calibration.threshold
         matches: dict[str, list[Match]] = {post.id: [] for post in posts}
-        for (post, flt), p in zip(pairs, probabilities, strict=True):
-            ev = evidence[(post.id, flt.id)]
-            if self._decide(flt, ev, p):
+        for (post, flt), ev, p in zip(pairs, rows, probabilities, strict=True):
+            if (ev.lexicon if lexicon_decides[flt.id] else p >= threshold):
                 matches[post.id].append(self._match(post, flt, ev, p))
         return {post.id: PostVerdict(post_id=post.id, matches=matches[post.id]) for post in posts}
 
-    def _decide(self, flt: Filter, ev: Evidence, probability: float) -> bool:
-        """Calibrated score; on a topic the lexicon was curated for, its verdict decides (a precision layer).
+    def _lexicon_decides(self, flt: Filter) -> bool:
+        """Whether the lexicon's verdict decides instead of the calibrated score: on a topic it was curated for
+        (a precision layer).
 
         The combined score was fitted on filters the lexicon does not know, where its literal fallback
         is weak evidence; on curated topics it is the strongest evidence there is.
         """
-        if self.lexicon_layer and curated(concept_for(flt.filter_text).topic):
-            return ev.lexicon
-        return probability >= self.calibration.threshold
+        return self.lexicon_layer and curated(concept_for(flt.filter_text).topic)
 
     async def gather(self, posts: list[Post], filters: list[Filter],
                      expansions: Expansions | None = None) -> dict[tuple[str, int], Evidence]:
@@ -159,19 +160,23 @@ class OpenVocabMatcher:
         scores = dict(zip(distinct, per_concept, strict=True))
 
         out: dict[tuple[str, int], Evidence] = {}
+        # What each filter needs, looked up once rather than once per post (a concept hashes all its texts).
+        per_filter = [(flt.id, concepts[flt.id], scores[concepts[flt.id]], flt.applies_to_text(),
+                       flt.applies_to_images()) for flt in filters]
         for post, text in zip(posts, texts, strict=True):
             lex = lexicon.get(post.id)
             lex_spans = {m.filter_id: m.spans for m in lex.matches} if lex else {}
-            for flt in filters:
-                concept = concepts[flt.id]
+            text_unit = (unit_of[text], False) if text else None
+            image_unit = (unit_of[post.image_alt], True) if post.image_alt else None
+            for filter_id, concept, concept_scores, on_text, on_images in per_filter:
                 seen: list[tuple[int, bool]] = []
-                if flt.applies_to_text() and text:
-                    seen.append((unit_of[text], False))
-                if flt.applies_to_images() and post.image_alt:
-                    seen.append((unit_of[post.image_alt], True))
-                ev = _evidence(concept, seen, units, scores[concept], flt.id in lex_spans)
-                ev.lexicon_spans = lex_spans.get(flt.id, [])
-                out[(post.id, flt.id)] = ev
+                if on_text and text_unit:
+                    seen.append(text_unit)
+                if on_images and image_unit:
+                    seen.append(image_unit)
+                ev = _evidence(concept, seen, units, concept_scores, filter_id in lex_spans)
+                ev.lexicon_spans = lex_spans.get(filter_id, [])
+                out[(post.id, filter_id)] = ev
         return out
 
     def _match(self, post: Post, flt: Filter, ev: Evidence, probability: float) -> Match:
@@ -281,10 +286,10 @@ def _masked_texts(posts: list[Post], texts: list[str], filters: list[Filter],
     """(topic, text) -> the text with the filter's words masked, where it holds any and the filter sees it
     (``Evidence.context_similarity``)."""
     out: dict[tuple[str, str], str] = {}
+    per_filter = [(concepts[f.id].topic, f.applies_to_text(), f.applies_to_images()) for f in filters]
     for post, text in zip(posts, texts, strict=True):
-        for flt in filters:
-            topic = concepts[flt.id].topic
-            for seen, applies in ((text, flt.applies_to_text()), (post.image_alt, flt.applies_to_images())):
+        for topic, on_text, on_images in per_filter:
+            for seen, applies in ((text, on_text), (post.image_alt, on_images)):
                 if seen and applies and (topic, seen) not in out and (masked := without_subject(topic, seen)) != seen:
                     out[(topic, seen)] = masked
     return out

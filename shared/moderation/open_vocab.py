@@ -226,19 +226,9 @@ class _ConceptScores:
 def _concept_scores(concepts: list[FilterConcept], units: list[_Unit], sims: np.ndarray, row: dict[str, int],
                     matrix: np.ndarray, words: WordVectors, masks: dict[tuple[str, str], str]) -> list[_ConceptScores]:
     known = [words.known(u.words) for u in units]
-    bounds = np.cumsum([0] + [len(k) for k in known])
     subjects = matrix[[row[c.subject] for c in concepts]]
     word_sims = words.vectors([w for k in known for w in k]) @ subjects.T  # every unit's words x subjects
-    word_best: list[list[float]] = []  # [unit][concept]
-    word_at: list[list[str]] = []
-    for u, k in enumerate(known):
-        if not k:
-            word_best.append([0.0] * len(concepts))
-            word_at.append([""] * len(concepts))
-            continue
-        block = word_sims[bounds[u]:bounds[u + 1]]
-        word_best.append(block.max(axis=0).tolist())
-        word_at.append([k[i] for i in block.argmax(axis=0)])
+    word_best, word_at = _closest_words(known, word_sims)
     out = []
     for c, concept in enumerate(concepts):
         text_desc, image_desc = _description_names(concept)
@@ -252,9 +242,34 @@ def _concept_scores(concepts: list[FilterConcept], units: list[_Unit], sims: np.
         # Most units never use the filter's words: a set test spares the token-by-token scan.
         literal = [_NO_MENTION if stems.isdisjoint(u.stems) else literal_evidence(concept, u.fields) for u in units]
         out.append(_ConceptScores(text_best, text_nearest, image_best, image_nearest, exclusion, user,
-                                  [w[c] for w in word_best], [w[c] for w in word_at], text_context, image_context,
-                                  literal))
+                                  word_best[c], word_at[c], text_context, image_context, literal))
     return out
+
+
+def _closest_words(known: list[list[str]], word_sims: np.ndarray) -> tuple[list[list[float]], list[list[str]]]:
+    """Per concept, per unit: the best similarity among the unit's known words (rows of ``word_sims``, unit after
+    unit) and the first word reaching it; 0.0 and "" for a unit without known words.
+
+    Segment reductions over the page's rows at once instead of numpy calls per unit; max and the first
+    maximum are exact, so the values are those of a max and argmax per unit.
+    """
+    n_concepts = word_sims.shape[1]
+    best = [[0.0] * len(known) for _ in range(n_concepts)]
+    at = [[""] * len(known) for _ in range(n_concepts)]
+    lengths = np.array([len(k) for k in known], dtype=np.intp)
+    present = np.flatnonzero(lengths)
+    if not len(present) or not n_concepts:
+        return best, at
+    starts = (np.cumsum(lengths) - lengths)[present]
+    top = np.maximum.reduceat(word_sims, starts, axis=0)  # [unit with words, concept]
+    rows = np.arange(len(word_sims))[:, None]
+    reaching = np.where(word_sims == np.repeat(top, lengths[present], axis=0), rows, len(word_sims))
+    first = np.minimum.reduceat(reaching, starts, axis=0) - starts[:, None]
+    for c, (values, firsts) in enumerate(zip(top.T.tolist(), first.T.tolist(), strict=True)):
+        for u, value, i in zip(present.tolist(), values, firsts, strict=True):
+            best[c][u] = value
+            at[c][u] = known[u][i]
+    return best, at
 
 
 _NO_MENTION: tuple[list[str], bool] = ([], False)  # read only (``_evidence`` copies the spans it keeps)

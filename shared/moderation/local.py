@@ -69,7 +69,7 @@ def post_fields(post: Post) -> list[Tokens]:
     return [tokens_of(post.title or ""), tokens_of(post.body or ""), tokens_of(post.image_alt or "")]
 
 
-@lru_cache(maxsize=1024)  # a few pages' fields (a long post's tokens take ~30 KB)
+@lru_cache(maxsize=512)  # several pages' fields; a 3,000-character post's tokens take ~35 KB
 def tokens_of(text: str) -> Tokens:
     """``tokenize`` remembered per text: the same post reaches a process for many users and pages.
 

@@ -180,7 +180,7 @@ class Tokens:
     check), which most fields of a page never need. Then they are plain attributes like the others.
     """
 
-    __slots__ = ("_index", "_norm", "clauses", "ends", "starts", "stems", "text", "words")
+    __slots__ = ("clauses", "ends", "starts", "stems", "text", "words")
     text: str
     words: list[str]  # normalised surface form (for negation words such as "isn't")
     stems: list[str]
@@ -188,9 +188,8 @@ class Tokens:
     ends: list[int]
     clauses: list[int]
 
-    def __init__(self, text: str, words: list[str], stems: list[str], norm: str, index: list[int] | None) -> None:
+    def __init__(self, text: str, words: list[str], stems: list[str]) -> None:
         self.text, self.words, self.stems = text, words, stems
-        self._norm, self._index = norm, index
 
     def __getattr__(self, name: str) -> list[int]:
         """Only called for an attribute not set yet: the offsets and clauses, computed on first use."""
@@ -216,17 +215,20 @@ class Tokens:
         return self.text[self.starts[first] : self.ends[last]]
 
     def _lay_out(self) -> None:
+        # Normalised again rather than kept: a non-ASCII text's index map is several times its size, and
+        # tokens are remembered per text (``local.tokens_of``).
+        norm, index = _normalise(self.text)
         starts: list[int] = []
         ends: list[int] = []
         clauses: list[int] = []
         clause = 0
-        for m in _SCAN.finditer(self._norm):
+        for m in _SCAN.finditer(norm):
             if m.group("tok") is None:
                 clause += 1
                 continue
             start, end = m.span()
-            if self._index is not None:
-                start, end = self._index[start], self._index[end - 1] + 1
+            if index is not None:
+                start, end = index[start], index[end - 1] + 1
             starts.append(start)
             ends.append(end)
             clauses.append(clause)
@@ -234,9 +236,8 @@ class Tokens:
 
 
 def tokenize(text: str) -> Tokens:
-    norm, index = _normalise(text)
-    words = _TOKEN.findall(norm)
-    return Tokens(text, words, [stem(w) for w in words], norm, index)
+    words = _TOKEN.findall(_normalise(text)[0])
+    return Tokens(text, words, [stem(w) for w in words])
 
 
 def stems_of(phrase: str) -> tuple[str, ...]:

@@ -134,6 +134,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await app.state.completions.stop()
             await app.state.chat.aclose()
+            await app.state.judge.drain()  # verdicts being cached in the background, before Redis closes
             if expansions is not None:
                 await expansions.aclose()
             closer = getattr(provider, "aclose", None)

@@ -4,6 +4,10 @@ local fallback when the provider fails.
 Filters are canonicalised before judging (sorted, numbered 0..n-1), so a page judged for one user
 is a cache hit for every user with the same filters; verdicts are mapped back to each user's own
 filter ids afterwards.
+
+Fresh verdicts are written to the cache by a background task, off the response path (about a sixth of
+an embeddings-cached page's time); at most ``MAX_PENDING_STORES`` run at once, beyond which a page
+waits for its own store as before, so a slow Redis cannot make them pile up.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from shared.moderation.types import Match, Post, PostVerdict, ProviderError
 log = logging.getLogger(__name__)
 
 VERDICT_TTL_SECONDS = 24 * 3600
+MAX_PENDING_STORES = 32  # per process; a page beyond that stores inline (back-pressure, nothing dropped)
 
 
 def canonical_filters(filters: list[Filter]) -> tuple[list[Filter], dict[int, Filter]]:
@@ -97,6 +102,7 @@ class FeedJudge:
         self.fallback = fallback if fallback is not None and fallback is not provider else None
         self.budget = budget_seconds
         self.expansions = expansions
+        self._stores: set[asyncio.Task[None]] = set()
 
     async def judge_page(self, posts: list[Post], filters: list[Filter]) -> PageJudgement:
         started = time.perf_counter()
@@ -114,9 +120,11 @@ class FeedJudge:
             cached = [None] * len(posts)
         verdicts: dict[str, PostVerdict] = {}
         todo: list[Post] = []
-        for post, raw in zip(posts, cached, strict=True):
+        todo_keys: dict[str, str] = {}
+        for post, key, raw in zip(posts, keys, cached, strict=True):
             if raw is None:
                 todo.append(post)
+                todo_keys[post.id] = key
             else:
                 verdicts[post.id] = decode_verdict(raw, post.id)
         result.cached = len(verdicts)
@@ -124,7 +132,9 @@ class FeedJudge:
             fresh = await self._judge_uncached(todo, canonical, expansions, result)
             verdicts.update(fresh)
             if result.fallback is None and fresh:
-                await self._store(fresh, todo, signature)
+                # Encoded now: the background store writes these bytes, whatever happens to the objects later.
+                await self._store_later([(todo_keys[pid], encode_verdict(v)) for pid, v in fresh.items()
+                                         if pid in todo_keys])
         result.undecided = [p.id for p in posts if p.id not in verdicts]
         result.verdicts = {pid: self._to_user_ids(v, back) for pid, v in verdicts.items()}
         result.elapsed_ms = (time.perf_counter() - started) * 1000
@@ -149,17 +159,36 @@ class FeedJudge:
                 log.error("fallback provider failed too: %s", exc2)
                 return {}
 
-    async def _store(self, fresh: dict[str, PostVerdict], todo: list[Post], signature: str) -> None:
-        by_id = {p.id: p for p in todo}
+    async def _store_later(self, entries: list[tuple[str, bytes]]) -> None:
+        """Cache the verdicts in a background task (the response does not wait for Redis to answer), or
+        inline when ``MAX_PENDING_STORES`` are already under way."""
+        if len(self._stores) >= MAX_PENDING_STORES:
+            log.warning("verdict cache: %d stores pending, this page's verdicts are stored inline", len(self._stores))
+            await self._store(entries)
+            return
+        task = asyncio.create_task(self._store(entries), name="store-verdicts")
+        self._stores.add(task)
+        task.add_done_callback(self._stored)
+
+    def _stored(self, task: asyncio.Task[None]) -> None:
+        self._stores.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # _store logs Redis being unavailable itself; anything else is a defect, said loudly.
+            log.error("verdict cache store failed unexpectedly", exc_info=exc)
+
+    async def drain(self) -> None:
+        """Wait for the verdict stores under way (shutdown, tests, benchmarks)."""
+        while self._stores:
+            await asyncio.gather(*list(self._stores), return_exceptions=True)
+
+    async def _store(self, entries: list[tuple[str, bytes]]) -> None:
+        """``entries``: (verdict key, encoded verdict) pairs."""
         try:
             pipe = self.redis.pipeline(transaction=False)
-            for post_id, verdict in fresh.items():
-                post = by_id.get(post_id)
-                if post is not None:
-                    pipe.set(verdict_key(self.provider.name, signature, post), encode_verdict(verdict),
-                             ex=VERDICT_TTL_SECONDS)
+            for key, encoded in entries:
+                pipe.set(key, encoded, ex=VERDICT_TTL_SECONDS)
             await pipe.execute()
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
+        except redis.RedisError as exc:  # unavailable, out of memory, refused: a cache write, never the answer
             log.warning("could not cache verdicts: %s", exc)
 
     @staticmethod

@@ -9,6 +9,7 @@ matches (it is the caller's threshold and choice of intervention), only how sure
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from shared.models import Filter
 from shared.moderation.expansion import Expansions
@@ -65,7 +66,16 @@ class LocalMatcher:
 
 def post_fields(post: Post) -> list[Tokens]:
     """What the lexicon reads of a post: its title, body and image description."""
-    return [tokenize(post.title or ""), tokenize(post.body or ""), tokenize(post.image_alt or "")]
+    return [tokens_of(post.title or ""), tokens_of(post.body or ""), tokens_of(post.image_alt or "")]
+
+
+@lru_cache(maxsize=512)  # several pages' fields; a 3,000-character post's tokens take ~35 KB
+def tokens_of(text: str) -> Tokens:
+    """``tokenize`` remembered per text: the same post reaches a process for many users and pages.
+
+    The ``Tokens`` are shared between callers, which only read them.
+    """
+    return tokenize(text)
 
 
 def _spans(scores: list[UnitScore], fields: list[Tokens]) -> list[str]:

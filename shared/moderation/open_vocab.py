@@ -130,27 +130,26 @@ class OpenVocabMatcher:
         active = [f for f in filters if f.is_active()]
         evidence = await self.gather(posts, active, expansions)
         pairs = [(post, flt) for post in posts for flt in active]
+        rows = [evidence[(p.id, f.id)] for p, f in pairs]
         calibrations = (self.calibration, self.expanded_calibration)
         variant = {f.id: int(expansion_for(expansions, f.filter_text) is not None) for f in active}
-        probabilities = chosen_probabilities([evidence[(p.id, f.id)] for p, f in pairs], calibrations,
-                                             [variant[f.id] for _, f in pairs]).tolist()
+        probabilities = chosen_probabilities(rows, calibrations, [variant[f.id] for _, f in pairs]).tolist()
+        lexicon_decides = {f.id: self._lexicon_decides(f) for f in active}
         matches: dict[str, list[Match]] = {post.id: [] for post in posts}
-        for (post, flt), p in zip(pairs, probabilities, strict=True):
-            ev = evidence[(post.id, flt.id)]
-            calibration = calibrations[variant[flt.id]]
-            if self._decide(flt, ev, p, calibration.threshold):
-                matches[post.id].append(self._match(post, flt, ev, p, calibration.threshold))
+        for (post, flt), ev, p in zip(pairs, rows, probabilities, strict=True):
+            threshold = calibrations[variant[flt.id]].threshold
+            if (ev.lexicon if lexicon_decides[flt.id] else p >= threshold):
+                matches[post.id].append(self._match(post, flt, ev, p, threshold))
         return {post.id: PostVerdict(post_id=post.id, matches=matches[post.id]) for post in posts}
 
-    def _decide(self, flt: Filter, ev: Evidence, probability: float, threshold: float) -> bool:
-        """Calibrated score; on a topic the lexicon was curated for, its verdict decides (a precision layer).
+    def _lexicon_decides(self, flt: Filter) -> bool:
+        """Whether the lexicon's verdict decides instead of the calibrated score: on a topic it was curated for
+        (a precision layer).
 
         The combined score was fitted on filters the lexicon does not know, where its literal fallback
         is weak evidence; on curated topics it is the strongest evidence there is.
         """
-        if self.lexicon_layer and curated(concept_for(flt.filter_text).topic):
-            return ev.lexicon
-        return probability >= threshold
+        return self.lexicon_layer and curated(concept_for(flt.filter_text).topic)
 
     async def gather(self, posts: list[Post], filters: list[Filter],
                      expansions: Expansions | None = None) -> dict[tuple[str, int], Evidence]:
@@ -190,19 +189,23 @@ class OpenVocabMatcher:
         scores = dict(zip(distinct, per_concept, strict=True))
 
         out: dict[tuple[str, int], Evidence] = {}
+        # What each filter needs, looked up once rather than once per post (a concept hashes all its texts).
+        per_filter = [(flt.id, concepts[flt.id], scores[concepts[flt.id]], flt.applies_to_text(),
+                       flt.applies_to_images()) for flt in filters]
         for post, text in zip(posts, texts, strict=True):
             lex = lexicon.get(post.id)
             lex_spans = {m.filter_id: m.spans for m in lex.matches} if lex else {}
-            for flt in filters:
-                concept = concepts[flt.id]
+            text_unit = (unit_of[text], False) if text else None
+            image_unit = (unit_of[post.image_alt], True) if post.image_alt else None
+            for filter_id, concept, concept_scores, on_text, on_images in per_filter:
                 seen: list[tuple[int, bool]] = []
-                if flt.applies_to_text() and text:
-                    seen.append((unit_of[text], False))
-                if flt.applies_to_images() and post.image_alt:
-                    seen.append((unit_of[post.image_alt], True))
-                ev = _evidence(concept, seen, units, scores[concept], flt.id in lex_spans)
-                ev.lexicon_spans = lex_spans.get(flt.id, [])
-                out[(post.id, flt.id)] = ev
+                if on_text and text_unit:
+                    seen.append(text_unit)
+                if on_images and image_unit:
+                    seen.append(image_unit)
+                ev = _evidence(concept, seen, units, concept_scores, filter_id in lex_spans)
+                ev.lexicon_spans = lex_spans.get(filter_id, [])
+                out[(post.id, filter_id)] = ev
         return out
 
     def _match(self, post: Post, flt: Filter, ev: Evidence, probability: float, threshold: float) -> Match:
@@ -247,24 +250,15 @@ class _ConceptScores:
     word_nearest: list[str]  # ... and that word ("" if none is in the vocabulary)
     text_context: list[float | None]  # text_best with the filter's words masked (None: the unit has none)
     image_context: list[float | None]
+    literal: list[tuple[list[str], bool]]  # the unit's un-negated mentions of the filter's words, any negated one
 
 
 def _concept_scores(concepts: list[FilterConcept], units: list[_Unit], sims: np.ndarray, row: dict[str, int],
                     matrix: np.ndarray, words: WordVectors, masks: dict[tuple[str, str], str]) -> list[_ConceptScores]:
     known = [words.known(u.words) for u in units]
-    bounds = np.cumsum([0] + [len(k) for k in known])
     subjects = matrix[[row[c.subject] for c in concepts]]
     word_sims = words.vectors([w for k in known for w in k]) @ subjects.T  # every unit's words x subjects
-    word_best: list[list[float]] = []  # [unit][concept]
-    word_at: list[list[str]] = []
-    for u, k in enumerate(known):
-        if not k:
-            word_best.append([0.0] * len(concepts))
-            word_at.append([""] * len(concepts))
-            continue
-        block = word_sims[bounds[u]:bounds[u + 1]]
-        word_best.append(block.max(axis=0).tolist())
-        word_at.append([k[i] for i in block.argmax(axis=0)])
+    word_best, word_at = _closest_words(known, word_sims)
     out = []
     for c, concept in enumerate(concepts):
         text_desc, image_desc = _description_names(concept)
@@ -274,9 +268,41 @@ def _concept_scores(concepts: list[FilterConcept], units: list[_Unit], sims: np.
         user = (sims[:, [row[d] for d in concept.user_exclusions]].max(axis=1).tolist() if concept.user_exclusions
                 else [0.0] * len(units))
         text_context, image_context = _context(concept, units, row, matrix, masks, text_desc, image_desc)
+        stems = subject_stems(concept.topic)
+        # Most units never use the filter's words: a set test spares the token-by-token scan.
+        literal = [_NO_MENTION if stems.isdisjoint(u.stems) else literal_evidence(concept, u.fields) for u in units]
         out.append(_ConceptScores(text_best, text_nearest, image_best, image_nearest, exclusion, user,
-                                  [w[c] for w in word_best], [w[c] for w in word_at], text_context, image_context))
+                                  word_best[c], word_at[c], text_context, image_context, literal))
     return out
+
+
+def _closest_words(known: list[list[str]], word_sims: np.ndarray) -> tuple[list[list[float]], list[list[str]]]:
+    """Per concept, per unit: the best similarity among the unit's known words (rows of ``word_sims``, unit after
+    unit) and the first word reaching it; 0.0 and "" for a unit without known words.
+
+    Segment reductions over the page's rows at once instead of numpy calls per unit; max and the first
+    maximum are exact, so the values are those of a max and argmax per unit.
+    """
+    n_concepts = word_sims.shape[1]
+    best = [[0.0] * len(known) for _ in range(n_concepts)]
+    at = [[""] * len(known) for _ in range(n_concepts)]
+    lengths = np.array([len(k) for k in known], dtype=np.intp)
+    present = np.flatnonzero(lengths)
+    if not len(present) or not n_concepts:
+        return best, at
+    starts = (np.cumsum(lengths) - lengths)[present]
+    top = np.maximum.reduceat(word_sims, starts, axis=0)  # [unit with words, concept]
+    rows = np.arange(len(word_sims))[:, None]
+    reaching = np.where(word_sims == np.repeat(top, lengths[present], axis=0), rows, len(word_sims))
+    first = np.minimum.reduceat(reaching, starts, axis=0) - starts[:, None]
+    for c, (values, firsts) in enumerate(zip(top.T.tolist(), first.T.tolist(), strict=True)):
+        for u, value, i in zip(present.tolist(), values, firsts, strict=True):
+            best[c][u] = value
+            at[c][u] = known[u][i]
+    return best, at
+
+
+_NO_MENTION: tuple[list[str], bool] = ([], False)  # read only (``_evidence`` copies the spans it keeps)
 
 
 def _context(concept: FilterConcept, units: list[_Unit], row: dict[str, int], matrix: np.ndarray,
@@ -286,15 +312,17 @@ def _context(concept: FilterConcept, units: list[_Unit], row: dict[str, int], ma
     None where the unit holds none of the filter's words."""
     text_ctx: list[float | None] = [None] * len(units)
     image_ctx: list[float | None] = [None] * len(units)
+    text_rows = matrix[[row[d] for d in text_desc]] if text_desc else None
+    image_rows = matrix[[row[d] for d in image_desc]] if image_desc else None
     for u, unit in enumerate(units):
         masked = masks.get((concept.topic, unit.text))
         if masked is None:
             continue
         vec = matrix[row[masked]]
-        if text_desc:
-            text_ctx[u] = float((matrix[[row[d] for d in text_desc]] @ vec).max())
-        if image_desc:
-            image_ctx[u] = float((matrix[[row[d] for d in image_desc]] @ vec).max())
+        if text_rows is not None:
+            text_ctx[u] = float((text_rows @ vec).max())
+        if image_rows is not None:
+            image_ctx[u] = float((image_rows @ vec).max())
     return text_ctx, image_ctx
 
 
@@ -303,10 +331,10 @@ def _masked_texts(posts: list[Post], texts: list[str], filters: list[Filter],
     """(topic, text) -> the text with the filter's words masked, where it holds any and the filter sees it
     (``Evidence.context_similarity``)."""
     out: dict[tuple[str, str], str] = {}
+    per_filter = [(concepts[f.id].topic, f.applies_to_text(), f.applies_to_images()) for f in filters]
     for post, text in zip(posts, texts, strict=True):
-        for flt in filters:
-            topic = concepts[flt.id].topic
-            for seen, applies in ((text, flt.applies_to_text()), (post.image_alt, flt.applies_to_images())):
+        for topic, on_text, on_images in per_filter:
+            for seen, applies in ((text, on_text), (post.image_alt, on_images)):
                 if seen and applies and (topic, seen) not in out and (masked := without_subject(topic, seen)) != seen:
                     out[(topic, seen)] = masked
     return out
@@ -341,18 +369,18 @@ def _description_names(concept: FilterConcept) -> tuple[tuple[str, ...], tuple[s
 
 def _evidence(concept: FilterConcept, seen: list[tuple[int, bool]], units: list[_Unit], scores: _ConceptScores,
               lexicon: bool) -> Evidence:
-    stems = subject_stems(concept.topic)
-    # Most posts never use the filter's words: a set test spares the token-by-token scan.
-    spans, negated = literal_evidence(concept, [f for u, is_image in seen
-                                                if not is_image and not stems.isdisjoint(units[u].stems)
-                                                for f in units[u].fields])
-    image_spans, image_negated = literal_evidence(concept, [f for u, is_image in seen
-                                                            if is_image and not stems.isdisjoint(units[u].stems)
-                                                            for f in units[u].fields])
+    spans, negated = _NO_MENTION  # a post's text is one unit and its image description another
+    image_spans, image_negated = _NO_MENTION
+    for u, is_image in seen:
+        if is_image:
+            image_spans, image_negated = scores.literal[u]
+        else:
+            spans, negated = scores.literal[u]
     ev = Evidence(similarity=0.0, exclusion=0.0, topic_mean=0.0, word_similarity=0.0,
                   closest_word="", user_exclusion=0.0, lexicon=lexicon,
                   literal=bool(spans or image_spans), negated=negated or image_negated,
-                  information=concept.information, on_image=False, description=concept.topic, literal_spans=spans)
+                  information=concept.information, on_image=False, description=concept.topic,
+                  literal_spans=list(spans))
     if concept.related:  # WordNet's other words for the subject and its kinds ("mako" for sharks)
         fields = [f for u, _ in seen if not concept.related_stems.isdisjoint(units[u].stems) for f in units[u].fields]
         ev.related_spans = related_evidence(concept.related, fields) if fields else []

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from shared.moderation.lexicon import DISTANCE_CUES, Concept, PairRule
 from shared.moderation.parse import included, plan_filter
@@ -100,6 +100,13 @@ class CompiledFilters:
     vetoes: dict[str, list[tuple[tuple[str, ...], int, frozenset[tuple[str, ...]] | None]]]
     distance: dict[str, list[tuple[str, ...]]]
     needs_distance: bool
+
+    @cached_property
+    def first_words(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The stems any role, veto or distance cue starts with, and the surface words exact roles start with."""
+        stems = {k for k in self.table if not k.startswith(EXACT)} | set(self.vetoes) | set(self.distance)
+        exact = {k[len(EXACT):] for k in self.table if k.startswith(EXACT)}
+        return frozenset(stems), frozenset(exact)
 
 
 def _fields_for(content_type: str) -> frozenset[int]:
@@ -216,10 +223,13 @@ def _negated(tokens: Tokens, start: int, window: int = NEGATION_WINDOW) -> bool:
 
 def _scan(compiled: CompiledFilters, tokens: Tokens, fld: int, hits: list[Hit], vetoes: list[Veto]) -> bool:
     """Collect hits and vetoes of one field; returns whether it reads as a distant shot."""
+    stems = tokens.stems
+    first_stems, first_exact = compiled.first_words
+    if first_stems.isdisjoint(stems) and first_exact.isdisjoint(tokens.words):
+        return False  # no pattern can start anywhere in the field: the scan below would find nothing
     busy: dict[int, int] = {}
     distant = False
     check_distance = compiled.needs_distance and fld == IMAGE
-    stems = tokens.stems
     for i, first in enumerate(stems):
         roles = compiled.table.get(first, [])
         exact = compiled.table.get(EXACT + tokens.words[i])

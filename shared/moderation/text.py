@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
 
 # Curly and look-alike apostrophes (U+2019 and friends) become "'" so both spellings of "don't" match.
@@ -170,10 +169,18 @@ def _normalise(text: str) -> tuple[str, list[int] | None]:
     return "".join(out), index
 
 
-@dataclass(slots=True)
-class Tokens:
-    """A field of a post split into stems, with the original offsets and clause of each token."""
+# The token alternative of ``_SCAN`` alone: no break can hold a token, so it finds the same tokens.
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 
+
+class Tokens:
+    """A field of a post split into stems, with the original offsets and clause of each token.
+
+    Words and stems are found at once; offsets and clauses when first read (a match's span, a negation
+    check), which most fields of a page never need. Then they are plain attributes like the others.
+    """
+
+    __slots__ = ("clauses", "ends", "starts", "stems", "text", "words")
     text: str
     words: list[str]  # normalised surface form (for negation words such as "isn't")
     stems: list[str]
@@ -181,36 +188,56 @@ class Tokens:
     ends: list[int]
     clauses: list[int]
 
+    def __init__(self, text: str, words: list[str], stems: list[str]) -> None:
+        self.text, self.words, self.stems = text, words, stems
+
+    def __getattr__(self, name: str) -> list[int]:
+        """Only called for an attribute not set yet: the offsets and clauses, computed on first use."""
+        if name not in ("starts", "ends", "clauses"):
+            raise AttributeError(name)
+        self._lay_out()
+        return getattr(self, name)  # type: ignore[no-any-return]
+
     def __len__(self) -> int:
         return len(self.stems)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Tokens) and (self.text, self.words, self.stems) == (other.text, other.words,
+                                                                                       other.stems)
+
+    __hash__ = None  # type: ignore[assignment]  # lists inside, like the dataclass it replaced
+
+    def __repr__(self) -> str:
+        return f"Tokens(text={self.text!r}, stems={self.stems!r})"
 
     def span(self, first: int, last: int) -> str:
         """The original text from token ``first`` to token ``last`` inclusive."""
         return self.text[self.starts[first] : self.ends[last]]
 
+    def _lay_out(self) -> None:
+        # Normalised again rather than kept: a non-ASCII text's index map is several times its size, and
+        # tokens are remembered per text (``local.tokens_of``).
+        norm, index = _normalise(self.text)
+        starts: list[int] = []
+        ends: list[int] = []
+        clauses: list[int] = []
+        clause = 0
+        for m in _SCAN.finditer(norm):
+            if m.group("tok") is None:
+                clause += 1
+                continue
+            start, end = m.span()
+            if index is not None:
+                start, end = index[start], index[end - 1] + 1
+            starts.append(start)
+            ends.append(end)
+            clauses.append(clause)
+        self.starts, self.ends, self.clauses = starts, ends, clauses
+
 
 def tokenize(text: str) -> Tokens:
-    norm, index = _normalise(text)
-    words: list[str] = []
-    stems: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    clauses: list[int] = []
-    clause = 0
-    for m in _SCAN.finditer(norm):
-        word = m.group("tok")
-        if word is None:
-            clause += 1
-            continue
-        start, end = m.span()
-        if index is not None:
-            start, end = index[start], index[end - 1] + 1
-        words.append(word)
-        stems.append(stem(word))
-        starts.append(start)
-        ends.append(end)
-        clauses.append(clause)
-    return Tokens(text, words, stems, starts, ends, clauses)
+    words = _TOKEN.findall(_normalise(text)[0])
+    return Tokens(text, words, [stem(w) for w in words])
 
 
 def stems_of(phrase: str) -> tuple[str, ...]:

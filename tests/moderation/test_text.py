@@ -52,3 +52,15 @@ def test_clause_breaks_are_recorded() -> None:
     tokens = tokenize("No, it is a spider. Not pregnant")
     assert tokens.clauses[0] != tokens.clauses[1]  # "No," is its own clause
     assert tokens.clauses[4] != tokens.clauses[5]
+
+
+@pytest.mark.parametrize("text", [
+    "a_b c__d e'f 'g h' i''j 12'34 x - y x-y",
+    "No,it's|(spiders)[2]{x}\"q\"\u2014dash\u2013dash;semi:colon!?.\n\nnext",
+    "SPIDER\u2019S Caf\u00e9 \ufb01eld \uff33\uff50\uff49\uff44\uff45\uff52 d\u00e9j\u00e0",
+])
+def test_words_found_at_once_line_up_with_the_offsets_and_clauses_read_later(text: str) -> None:
+    tokens = tokenize(text)
+    assert len(tokens.starts) == len(tokens.ends) == len(tokens.clauses) == len(tokens.words)
+    # Each offset pair covers the original text of its word (folded the same way).
+    assert [tokenize(tokens.span(i, i)).words for i in range(len(tokens))] == [[w] for w in tokens.words]

@@ -129,6 +129,19 @@ KEPT_L2 = 1e4
 UNEXPANDED_FEATURES = ("margin_over_user_exclusions", "lexicon_match", "negated_mention", "related_mention")
 
 
+# How far outside the development data's spread a masked copy's similarity may fall before a settled decision
+# could differ from the computed one: the band keeps 99% of it (0.5th to 99.5th percentile).
+CONTEXT_BAND_PERCENTILES = (0.5, 99.5)
+
+
+def context_band(x: np.ndarray) -> list[float]:
+    """Percentiles of context_similarity - similarity over the pairs whose post holds the filter's words (where the
+    two differ): the band ``Calibration.settled_context`` settles within."""
+    s, c = FEATURES.index("similarity"), FEATURES.index("context_similarity")
+    gap = (x[:, c] - x[:, s])[x[:, c] != x[:, s]]
+    return [round(float(np.percentile(gap, q)), 4) for q in CONTEXT_BAND_PERCENTILES]
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-np.clip(z, -50, 50)))
 
@@ -285,6 +298,7 @@ async def main_async(write: bool) -> int:
             "features": list(FEATURES),
             "fitted_on": "bench/data/open_vocab/ pooled development data: "
                          + " + ".join(p.name for p in pooled_files()) + f" (sha256 {_dataset_digest()})",
+            "context_band": context_band(x),
             **fits,
         }, indent=2) + "\n")
         print(f"wrote {CALIBRATION_FILE}")

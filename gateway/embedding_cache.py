@@ -43,11 +43,14 @@ class RedisVectors:
         self.model_runs = 0
         self.embedded = 0
 
-    async def vectors(self, texts: Sequence[str], *, wait_for_store: bool = False) -> np.ndarray:
-        """Unit vectors for ``texts``; new ones are written to Redis in the background unless ``wait_for_store``."""
+    async def vectors(self, texts: Sequence[str], *, if_cached: Sequence[str] = (),
+                      wait_for_store: bool = False) -> np.ndarray:
+        """Unit vectors for ``texts``; new ones are written to Redis in the background unless ``wait_for_store``.
+        Then one row for each of ``if_cached``, looked up in the same MGET but never computed (NaN if absent)."""
         unique = list(dict.fromkeys(texts))
-        found: dict[str, np.ndarray] = {t: self._memo[t] for t in unique if t in self._memo}
-        lookup = [t for t in unique if t not in found]
+        optional = [t for t in dict.fromkeys(if_cached) if t not in set(unique)]
+        found: dict[str, np.ndarray] = {t: self._memo[t] for t in unique + optional if t in self._memo}
+        lookup = [t for t in unique + optional if t not in found]
         if lookup:
             try:
                 raw = await redisconn.mget(self.redis, [embedding_key(MODEL_TAG, t) for t in lookup])
@@ -76,9 +79,12 @@ class RedisVectors:
                 self._stores.add(task)
                 task.add_done_callback(self._stored)
         self._memoise(found)
-        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        out = np.full((len(texts) + len(if_cached), DIMENSIONS), np.nan, dtype=np.float32)
         for i, text in enumerate(texts):
             out[i] = found[text]
+        for i, text in enumerate(if_cached, start=len(texts)):
+            if text in found:
+                out[i] = found[text]
         return out
 
     def _memoise(self, found: dict[str, np.ndarray]) -> None:

@@ -52,6 +52,9 @@ class Evidence:
     lexicon_spans: list[str] = field(default_factory=list)
     context_similarity: float | None = None  # None: the post has none of the filter's words (same as similarity)
     related_spans: list[str] = field(default_factory=list)  # un-negated mentions of ``FilterConcept.related``
+    # The masked copy of the best unit when its vector was not at hand yet: context_similarity is unknown until
+    # ``OpenVocabMatcher._settle_context`` settles or computes it (never left set after ``gather``).
+    pending_mask: str | None = None
 
     def features(self) -> list[float]:
         """The values of ``FEATURES``, in order (a plain list: a page's rows become one array at once)."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -51,15 +51,26 @@ _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
 
 class VectorSource(Protocol):
-    async def vectors(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors for ``texts``, one row each, computing only what is not cached."""
+    async def vectors(self, texts: Sequence[str], *, if_cached: Sequence[str] = ()) -> np.ndarray:
+        """Unit vectors for ``texts``, one row each, computing only what is not cached; then one row for each of
+        ``if_cached``, read in the same lookup but never computed (NaN where nothing is cached)."""
         ...
+
+
+# Where a masked copy's similarity (``context_similarity``) falls relative to the post's own similarity when
+# ``calibration.json`` records no band: wider than a cosine difference can be, so nothing is ever settled.
+_NO_BAND = (-2.0, 2.0)
+_CONTEXT = FEATURES.index("context_similarity")
 
 
 @dataclass(frozen=True)
 class Calibration:
     weights: np.ndarray
     threshold: float
+    # context_similarity - similarity for posts holding the filter's words, 0.5th and 99.5th percentiles on the
+    # development data (``bench/calibrate_open_vocab.py``): where a pair's decision is the same at both ends,
+    # the masked copy cannot change it and is not computed (``settled_context``).
+    context_band: tuple[float, float] = _NO_BAND
 
     @classmethod
     def load(cls, variant: str = "combined", path: Path = CALIBRATION_FILE) -> Calibration:
@@ -69,7 +80,20 @@ class Calibration:
         if tuple(data["features"]) != FEATURES:
             raise ValueError(f"{path} was fitted for features {data['features']}, the code has {FEATURES}")
         fit = data[variant]
-        return cls(np.array(fit["weights"], dtype=np.float64), float(fit["threshold"]))
+        band = data.get("context_band", _NO_BAND)
+        return cls(np.array(fit["weights"], dtype=np.float64), float(fit["threshold"]),
+                   (float(band[0]), float(band[1])))
+
+    def settled_context(self, evidence: Evidence) -> float | None:
+        """A context similarity that decides ``evidence`` as any masked copy inside the band would (the band's
+        middle), or None when the band straddles the threshold and only the masked copy can tell."""
+        x = np.array(evidence.features(), dtype=np.float64)
+        w = float(self.weights[_CONTEXT])
+        base = float(x @ self.weights) - w * x[_CONTEXT]
+        low, high = (evidence.similarity + b for b in self.context_band)
+        decided = [1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, base + w * c)))) >= self.threshold
+                   for c in (low, high)]
+        return (low + high) / 2 if decided[0] == decided[1] else None
 
     def probability(self, evidence: Evidence) -> float:
         return float(self.probabilities([evidence])[0])
@@ -128,13 +152,20 @@ class OpenVocabMatcher:
         if len(set(ids)) != len(ids):
             raise ProviderError("post ids must be unique within a page")
         active = [f for f in filters if f.is_active()]
-        evidence = await self.gather(posts, active, expansions)
-        pairs = [(post, flt) for post in posts for flt in active]
-        rows = [evidence[(p.id, f.id)] for p, f in pairs]
         calibrations = (self.calibration, self.expanded_calibration)
         variant = {f.id: int(expansion_for(expansions, f.filter_text) is not None) for f in active}
-        probabilities = chosen_probabilities(rows, calibrations, [variant[f.id] for _, f in pairs]).tolist()
         lexicon_decides = {f.id: self._lexicon_decides(f) for f in active}
+
+        def settle(flt: Filter, ev: Evidence) -> float | None:
+            calibration = calibrations[variant[flt.id]]
+            if lexicon_decides[flt.id]:  # the lexicon's verdict decides: the score only shades the confidence
+                return sum(calibration.context_band) / 2 + ev.similarity
+            return calibration.settled_context(ev)
+
+        evidence = await self.gather(posts, active, expansions, settle=settle)
+        pairs = [(post, flt) for post in posts for flt in active]
+        rows = [evidence[(p.id, f.id)] for p, f in pairs]
+        probabilities = chosen_probabilities(rows, calibrations, [variant[f.id] for _, f in pairs]).tolist()
         matches: dict[str, list[Match]] = {post.id: [] for post in posts}
         for (post, flt), ev, p in zip(pairs, rows, probabilities, strict=True):
             threshold = calibrations[variant[flt.id]].threshold
@@ -151,13 +182,18 @@ class OpenVocabMatcher:
         """
         return self.lexicon_layer and curated(concept_for(flt.filter_text).topic)
 
-    async def gather(self, posts: list[Post], filters: list[Filter],
-                     expansions: Expansions | None = None) -> dict[tuple[str, int], Evidence]:
+    async def gather(self, posts: list[Post], filters: list[Filter], expansions: Expansions | None = None, *,
+                     settle: Callable[[Filter, Evidence], float | None] | None = None
+                     ) -> dict[tuple[str, int], Evidence]:
         """Evidence for every (post id, filter id), with one call to the vector source for the page.
 
         The semantic numbers come from one matrix product (the page's texts against every text the page
         needs) and one for the vocabulary words, reduced once per concept; the per-pair work is picking.
         ``expansions`` (by normalised filter text) were read once for the page by the caller (the gateway).
+
+        Without ``settle`` every masked copy is embedded (calibration, evaluation). With it, masked copies are
+        only read if cached; for a pair whose copy is not, ``settle`` gives the context similarity to use, or
+        None when the copy must be computed (a second model call, for those copies only).
         """
         concepts = {f.id: concept_for(f.filter_text, expansion_for(expansions, f.filter_text)) for f in filters}
         # The lexicon sees the filter without the user's exclusions (they are semantic, judged below).
@@ -175,11 +211,15 @@ class OpenVocabMatcher:
         unit_fields = {text: [f for f in fs[:2] if len(f)] for text, fs in zip(texts, fields, strict=True) if text}
         unit_fields.update({p.image_alt: [fs[2]] for p, fs in zip(posts, fields, strict=True) if p.image_alt})
         masks = _masked_texts(posts, texts, filters, concepts)
-        wanted = (unit_texts + [t for c in concepts.values() for t in c.texts()] + list(masks.values())
-                  + list(BACKGROUND_TOPICS))
+        wanted = unit_texts + [t for c in concepts.values() for t in c.texts()] + list(BACKGROUND_TOPICS)
+        if settle is None:
+            wanted += list(masks.values())
         unique = list(dict.fromkeys(wanted))  # starts with unit_texts, in their order
-        matrix = await self.source.vectors(unique)
+        optional = [m for m in dict.fromkeys(masks.values()) if m not in set(unique)] if settle else []
+        matrix = await self.source.vectors(unique, if_cached=optional) if optional else \
+            await self.source.vectors(unique)
         row = {t: i for i, t in enumerate(unique)}
+        row.update({m: len(unique) + i for i, m in enumerate(optional) if not np.isnan(matrix[len(unique) + i, 0])})
         sims = matrix[:len(unit_texts)] @ matrix.T  # unit x every text of the page
         topic_means = sims[:, [row[t] for t in BACKGROUND_TOPICS]].mean(axis=1).tolist()
         units = [_Unit(t, unit_fields[t], topic_means[i]) for i, t in enumerate(unit_texts)]
@@ -206,7 +246,36 @@ class OpenVocabMatcher:
                 ev = _evidence(concept, seen, units, concept_scores, filter_id in lex_spans)
                 ev.lexicon_spans = lex_spans.get(filter_id, [])
                 out[(post.id, filter_id)] = ev
+        if settle is not None:
+            await self._settle_context(out, filters, concepts, matrix, row, settle)
         return out
+
+    async def _settle_context(self, evidence: dict[tuple[str, int], Evidence], filters: list[Filter],
+                              concepts: dict[int, FilterConcept], matrix: np.ndarray, row: dict[str, int],
+                              settle: Callable[[Filter, Evidence], float | None]) -> None:
+        """Context similarity for the pairs whose masked copy was not cached: settled where it cannot change
+        the decision, else computed (the needed copies in one more model call)."""
+        by_id = {f.id: f for f in filters}
+        needed: list[tuple[Evidence, FilterConcept, str]] = []
+        for (_, filter_id), ev in evidence.items():
+            if ev.pending_mask is None:
+                continue
+            settled = settle(by_id[filter_id], ev)
+            if settled is None:
+                needed.append((ev, concepts[filter_id], ev.pending_mask))
+            else:
+                ev.context_similarity = settled
+            ev.pending_mask = None
+        if not needed:
+            return
+        copies = list(dict.fromkeys(m for _, _, m in needed))
+        vectors = await self.source.vectors(copies)
+        at = {m: i for i, m in enumerate(copies)}
+        for ev, concept, masked in needed:
+            text_desc, image_desc = _description_names(concept)
+            names = image_desc if ev.on_image else text_desc
+            if names:  # as in ``_context``: no description of that kind, no context
+                ev.context_similarity = float((matrix[[row[d] for d in names]] @ vectors[at[masked]]).max())
 
     def _match(self, post: Post, flt: Filter, ev: Evidence, probability: float, threshold: float) -> Match:
         spans = [s for s in (ev.lexicon_spans or ev.literal_spans or ev.related_spans)
@@ -251,6 +320,7 @@ class _ConceptScores:
     text_context: list[float | None]  # text_best with the filter's words masked (None: the unit has none)
     image_context: list[float | None]
     literal: list[tuple[list[str], bool]]  # the unit's un-negated mentions of the filter's words, any negated one
+    pending: list[str | None]  # the masked copy, where the unit has one whose vector was not at hand
 
 
 def _concept_scores(concepts: list[FilterConcept], units: list[_Unit], sims: np.ndarray, row: dict[str, int],
@@ -267,12 +337,12 @@ def _concept_scores(concepts: list[FilterConcept], units: list[_Unit], sims: np.
         exclusion = sims[:, [row[d] for d in concept.exclusions]].max(axis=1).tolist()
         user = (sims[:, [row[d] for d in concept.user_exclusions]].max(axis=1).tolist() if concept.user_exclusions
                 else [0.0] * len(units))
-        text_context, image_context = _context(concept, units, row, matrix, masks, text_desc, image_desc)
+        text_context, image_context, pending = _context(concept, units, row, matrix, masks, text_desc, image_desc)
         stems = subject_stems(concept.topic)
         # Most units never use the filter's words: a set test spares the token-by-token scan.
         literal = [_NO_MENTION if stems.isdisjoint(u.stems) else literal_evidence(concept, u.fields) for u in units]
         out.append(_ConceptScores(text_best, text_nearest, image_best, image_nearest, exclusion, user,
-                                  word_best[c], word_at[c], text_context, image_context, literal))
+                                  word_best[c], word_at[c], text_context, image_context, literal, pending))
     return out
 
 
@@ -307,23 +377,27 @@ _NO_MENTION: tuple[list[str], bool] = ([], False)  # read only (``_evidence`` co
 
 def _context(concept: FilterConcept, units: list[_Unit], row: dict[str, int], matrix: np.ndarray,
              masks: dict[tuple[str, str], str], text_desc: tuple[str, ...],
-             image_desc: tuple[str, ...]) -> tuple[list[float | None], list[float | None]]:
+             image_desc: tuple[str, ...]) -> tuple[list[float | None], list[float | None], list[str | None]]:
     """Per unit: the best cosine of its masked copy (``without_subject``) to the text and image descriptions,
     None where the unit holds none of the filter's words."""
     text_ctx: list[float | None] = [None] * len(units)
     image_ctx: list[float | None] = [None] * len(units)
+    pending: list[str | None] = [None] * len(units)
     text_rows = matrix[[row[d] for d in text_desc]] if text_desc else None
     image_rows = matrix[[row[d] for d in image_desc]] if image_desc else None
     for u, unit in enumerate(units):
         masked = masks.get((concept.topic, unit.text))
         if masked is None:
             continue
+        if masked not in row:  # not cached: settled or computed per pair (``OpenVocabMatcher._settle_context``)
+            pending[u] = masked
+            continue
         vec = matrix[row[masked]]
         if text_rows is not None:
             text_ctx[u] = float((text_rows @ vec).max())
         if image_rows is not None:
             image_ctx[u] = float((image_rows @ vec).max())
-    return text_ctx, image_ctx
+    return text_ctx, image_ctx, pending
 
 
 def _masked_texts(posts: list[Post], texts: list[str], filters: list[Filter],
@@ -391,6 +465,7 @@ def _evidence(concept: FilterConcept, seen: list[tuple[int, bool]], units: list[
             best = similarity
             ev.similarity = similarity
             ev.context_similarity = scores.image_context[u] if is_image else scores.text_context[u]
+            ev.pending_mask = scores.pending[u]
             ev.exclusion = scores.exclusion[u]
             ev.user_exclusion = scores.user_exclusion[u]
             ev.topic_mean = units[u].topic_mean

@@ -20,7 +20,8 @@ class MemoVectors:
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
         self.computed = 0
 
-    async def vectors(self, texts: Sequence[str]) -> np.ndarray:
+    async def vectors(self, texts: Sequence[str], *, if_cached: Sequence[str] = ()) -> np.ndarray:
+        """Rows for ``texts`` (computed if new), then for ``if_cached`` (NaN where not remembered)."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._memo]
         if missing:
             fresh = await asyncio.to_thread(self.embedder.embed, missing)
@@ -29,7 +30,10 @@ class MemoVectors:
                 self._memo[text] = vec
             while len(self._memo) > self.capacity:
                 self._memo.popitem(last=False)
-        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        out = np.full((len(texts) + len(if_cached), DIMENSIONS), np.nan, dtype=np.float32)
         for i, text in enumerate(texts):
             out[i] = self._memo[text]
+        for i, text in enumerate(if_cached, start=len(texts)):
+            if text in self._memo:
+                out[i] = self._memo[text]
         return out

@@ -1,8 +1,8 @@
 """The open-vocabulary matcher's cost: load time, page latency (uncached / cached), memory, install size.
 
 * model load: a fresh Python process loads the embedder and the vocabulary vectors from the derived
-  files in ``DATA_DIR/models`` (what every gateway start after the first does), and reports the
-  resident memory it added;
+  files in ``DATA_DIR/models`` and WordNet's nouns (what every gateway start after the first does),
+  and reports the resident memory it added;
 * gateway time for a 25-post page judged against 5 filters the lexicon does not know, through
   ``FeedJudge.judge_page`` with real (embedded) Redis: every post new (nothing cached); the same posts with
   a new filter combination and a fresh process memo (embeddings read back from Redis; no verdict cache);
@@ -62,7 +62,9 @@ before = rss_mb()
 started = time.perf_counter()
 from shared.moderation.local import tokens_of
 from shared.moderation.offline import load_offline_model
+from shared.moderation.wordnet import shared_wordnet
 model = load_offline_model(load_settings())
+shared_wordnet()  # the gateway loads WordNet's nouns at start beside the model (gateway/app.py)
 loaded = time.perf_counter() - started
 model.embedder.embed(["a warm-up sentence about nothing in particular"] * 25)
 print(json.dumps({"load_s": loaded, "import_and_load_rss_mb": rss_mb() - before}))
@@ -238,8 +240,9 @@ def main() -> None:
             model = [pct(r.model_ms[name], 0.5) for r in timings]
             print(f"  {name:<18} {threads:>7} {spread(p50):>18} {spread(p95):>18} {spread(cpu):>18} "
                   f"{spread(model):>18}")
-    print(f"  model load (derived files present, fresh process): {spread(load['load_s'], '{:.2f}')} s")
-    print(f"  resident memory added by loading and one page: {spread(load['rss_mb'], '{:.0f}')} MB")
+    print(f"  model and WordNet load (derived files present, fresh process): {spread(load['load_s'], '{:.2f}')} s")
+    print(f"  resident memory added by loading (model, words, WordNet) and a warm-up: "
+          f"{spread(load['rss_mb'], '{:.0f}')} MB")
     print(f"  install added: {size:.0f} MB ({', '.join(added)})")
     print(f"  load average (1 min) at start / end: {load_before:.1f} / {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores")

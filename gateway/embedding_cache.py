@@ -48,7 +48,8 @@ class RedisVectors:
         """Unit vectors for ``texts``; new ones are written to Redis in the background unless ``wait_for_store``.
         Then one row for each of ``if_cached``, looked up in the same MGET but never computed (NaN if absent)."""
         unique = list(dict.fromkeys(texts))
-        optional = [t for t in dict.fromkeys(if_cached) if t not in set(unique)]
+        listed = set(unique)
+        optional = [t for t in dict.fromkeys(if_cached) if t not in listed]
         found: dict[str, np.ndarray] = {t: self._memo[t] for t in unique + optional if t in self._memo}
         lookup = [t for t in unique + optional if t not in found]
         if lookup:

@@ -19,7 +19,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -87,13 +87,25 @@ class Calibration:
     def settled_context(self, evidence: Evidence) -> float | None:
         """A context similarity that decides ``evidence`` as any masked copy inside the band would (the band's
         middle), or None when the band straddles the threshold and only the masked copy can tell."""
-        x = np.array(evidence.features(), dtype=np.float64)
-        w = float(self.weights[_CONTEXT])
-        base = float(x @ self.weights) - w * x[_CONTEXT]
-        low, high = (evidence.similarity + b for b in self.context_band)
-        decided = [1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, base + w * c)))) >= self.threshold
-                   for c in (low, high)]
-        return (low + high) / 2 if decided[0] == decided[1] else None
+        return self.settled_contexts([evidence])[0]
+
+    def settled_contexts(self, evidence: Sequence[Evidence]) -> list[float | None]:
+        """``settled_context`` for many pairs (plain Python: a page has a few dozen, too few for numpy to pay)."""
+        weights = self._weight_list
+        w = weights[_CONTEXT]
+        out: list[float | None] = []
+        for ev in evidence:
+            x = ev.features()
+            base = sum(a * b for a, b in zip(x, weights, strict=True)) - w * x[_CONTEXT]
+            low, high = (ev.similarity + b for b in self.context_band)
+            decided = [1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, base + w * c)))) >= self.threshold
+                       for c in (low, high)]
+            out.append((low + high) / 2 if decided[0] == decided[1] else None)
+        return out
+
+    @cached_property
+    def _weight_list(self) -> list[float]:
+        return self.weights.tolist()
 
     def probability(self, evidence: Evidence) -> float:
         return float(self.probabilities([evidence])[0])
@@ -156,11 +168,15 @@ class OpenVocabMatcher:
         variant = {f.id: int(expansion_for(expansions, f.filter_text) is not None) for f in active}
         lexicon_decides = {f.id: self._lexicon_decides(f) for f in active}
 
-        def settle(flt: Filter, ev: Evidence) -> float | None:
-            calibration = calibrations[variant[flt.id]]
-            if lexicon_decides[flt.id]:  # the lexicon's verdict decides: the score only shades the confidence
-                return sum(calibration.context_band) / 2 + ev.similarity
-            return calibration.settled_context(ev)
+        def settle(pending: list[tuple[Filter, Evidence]]) -> list[float | None]:
+            out: list[float | None] = [None] * len(pending)
+            for v, calibration in enumerate(calibrations):
+                at = [i for i, (flt, _) in enumerate(pending) if variant[flt.id] == v]
+                for i, value in zip(at, calibration.settled_contexts([pending[i][1] for i in at]), strict=True):
+                    # Where the lexicon's verdict decides, the score only shades the confidence: never computed.
+                    out[i] = sum(calibration.context_band) / 2 + pending[i][1].similarity \
+                        if lexicon_decides[pending[i][0].id] else value
+            return out
 
         evidence = await self.gather(posts, active, expansions, settle=settle)
         pairs = [(post, flt) for post in posts for flt in active]
@@ -183,7 +199,7 @@ class OpenVocabMatcher:
         return self.lexicon_layer and curated(concept_for(flt.filter_text).topic)
 
     async def gather(self, posts: list[Post], filters: list[Filter], expansions: Expansions | None = None, *,
-                     settle: Callable[[Filter, Evidence], float | None] | None = None
+                     settle: Callable[[list[tuple[Filter, Evidence]]], list[float | None]] | None = None
                      ) -> dict[tuple[str, int], Evidence]:
         """Evidence for every (post id, filter id), with one call to the vector source for the page.
 
@@ -192,8 +208,8 @@ class OpenVocabMatcher:
         ``expansions`` (by normalised filter text) were read once for the page by the caller (the gateway).
 
         Without ``settle`` every masked copy is embedded (calibration, evaluation). With it, masked copies are
-        only read if cached; for a pair whose copy is not, ``settle`` gives the context similarity to use, or
-        None when the copy must be computed (a second model call, for those copies only).
+        only read if cached; for the pairs whose copy is not, ``settle`` gives the context similarity to use, or
+        None where the copy must be computed (a second model call, for those copies only).
         """
         concepts = {f.id: concept_for(f.filter_text, expansion_for(expansions, f.filter_text)) for f in filters}
         # The lexicon sees the filter without the user's exclusions (they are semantic, judged below).
@@ -215,7 +231,8 @@ class OpenVocabMatcher:
         if settle is None:
             wanted += list(masks.values())
         unique = list(dict.fromkeys(wanted))  # starts with unit_texts, in their order
-        optional = [m for m in dict.fromkeys(masks.values()) if m not in set(unique)] if settle else []
+        listed = set(unique)
+        optional = [m for m in dict.fromkeys(masks.values()) if m not in listed] if settle else []
         matrix = await self.source.vectors(unique, if_cached=optional) if optional else \
             await self.source.vectors(unique)
         row = {t: i for i, t in enumerate(unique)}
@@ -252,17 +269,15 @@ class OpenVocabMatcher:
 
     async def _settle_context(self, evidence: dict[tuple[str, int], Evidence], filters: list[Filter],
                               concepts: dict[int, FilterConcept], matrix: np.ndarray, row: dict[str, int],
-                              settle: Callable[[Filter, Evidence], float | None]) -> None:
+                              settle: Callable[[list[tuple[Filter, Evidence]]], list[float | None]]) -> None:
         """Context similarity for the pairs whose masked copy was not cached: settled where it cannot change
         the decision, else computed (the needed copies in one more model call)."""
         by_id = {f.id: f for f in filters}
+        pending = [(by_id[filter_id], ev) for (_, filter_id), ev in evidence.items() if ev.pending_mask is not None]
         needed: list[tuple[Evidence, FilterConcept, str]] = []
-        for (_, filter_id), ev in evidence.items():
-            if ev.pending_mask is None:
-                continue
-            settled = settle(by_id[filter_id], ev)
+        for (flt, ev), settled in zip(pending, settle(pending), strict=True):
             if settled is None:
-                needed.append((ev, concepts[filter_id], ev.pending_mask))
+                needed.append((ev, concepts[flt.id], ev.pending_mask))
             else:
                 ev.context_similarity = settled
             ev.pending_mask = None

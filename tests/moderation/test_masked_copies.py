@@ -106,7 +106,7 @@ async def test_an_undecided_pair_gets_its_copy_computed_in_a_second_call(model: 
     assert verdict["s1"].matched_filter_ids == [1]
     # Once computed it is remembered: the next page reads it with the other texts and computes nothing more.
     asked = len(source.asked)
-    again = await matcher.gather([post], [sharks], settle=lambda flt, ev: None)
+    again = await matcher.gather([post], [sharks], settle=lambda pending: [None] * len(pending))
     assert again[("s1", 1)].context_similarity is not None and again[("s1", 1)].pending_mask is None
     assert copy not in source.asked[asked:]
 

@@ -63,8 +63,10 @@ started = time.perf_counter()
 from shared.moderation.local import tokens_of
 from shared.moderation.offline import load_offline_model
 from shared.moderation.wordnet import shared_wordnet
+from shared.serving import release_freed_memory
 model = load_offline_model(load_settings())
 shared_wordnet()  # the gateway loads WordNet's nouns at start beside the model (gateway/app.py)
+release_freed_memory()  # as the gateway does after loading
 loaded = time.perf_counter() - started
 model.embedder.embed(["a warm-up sentence about nothing in particular"] * 25)
 print(json.dumps({"load_s": loaded, "import_and_load_rss_mb": rss_mb() - before}))

@@ -40,6 +40,7 @@ from shared.config import Settings, load_settings
 from shared.moderation.offline import load_offline_model
 from shared.moderation.open_vocab import OpenVocabMatcher
 from shared.moderation.wordnet import shared_wordnet
+from shared.serving import release_freed_memory
 
 log = logging.getLogger("gateway")
 
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         model = await asyncio.to_thread(load_offline_model, settings)
         log.info("offline model ready in %.2f s (%s)", model.embedder.load.seconds, model.embedder.load.path)
         await asyncio.to_thread(shared_wordnet)  # the concepts' WordNet extract, sha256-checked (WordNetUnavailable)
+        release_freed_memory()  # what loading freed (decompression, graph work) goes back to the OS
         app.state.vectors = RedisVectors(client, model.embedder)
         offline = OpenVocabMatcher(app.state.vectors, model.words)
         provider = make_provider(settings)

@@ -14,6 +14,7 @@ elsewhere, an in-process memo. The page's missing texts go to the model in one c
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
@@ -46,6 +47,7 @@ from shared.moderation.types import Match, Post, PostVerdict, ProviderError
 from shared.moderation.vocabulary import WordVectors
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+_COMPILED_REMEMBERED = 2048  # below concept_for's cache (4096 entries), so what is remembered is still cached
 _CONFIDENCE_FLOOR, _CONFIDENCE_CEILING = 0.8, 0.99
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
@@ -157,6 +159,7 @@ class OpenVocabMatcher:
         self.expanded_calibration = expanded_calibration or (
             calibration if calibration is not None else Calibration.load("combined_expanded"))
         self.lexicon = LocalMatcher()
+        self._compiled: set[tuple[str, FilterExpansion | None]] = set()
 
     async def judge(self, posts: list[Post], filters: list[Filter],
                     expansions: Expansions | None = None) -> dict[str, PostVerdict]:
@@ -164,6 +167,7 @@ class OpenVocabMatcher:
         if len(set(ids)) != len(ids):
             raise ProviderError("post ids must be unique within a page")
         active = [f for f in filters if f.is_active()]
+        await self._compile(active, expansions)
         calibrations = (self.calibration, self.expanded_calibration)
         variant = {f.id: int(expansion_for(expansions, f.filter_text) is not None) for f in active}
         lexicon_decides = {f.id: self._lexicon_decides(f) for f in active}
@@ -188,6 +192,20 @@ class OpenVocabMatcher:
             if (ev.lexicon if lexicon_decides[flt.id] else p >= threshold):
                 matches[post.id].append(self._match(post, flt, ev, p, threshold))
         return {post.id: PostVerdict(post_id=post.id, matches=matches[post.id]) for post in posts}
+
+    async def _compile(self, filters: list[Filter], expansions: Expansions | None) -> None:
+        """Compile filters this process has not seen in a worker thread: compiling reads WordNet (up to ~25 ms
+        for a broad word like "food"), which must not stall the event loop; later pages find them in
+        ``concept_for``'s cache."""
+        keys = {(f.filter_text, e) for f in filters for e in (None, expansion_for(expansions, f.filter_text))}
+        new = [k for k in keys if k not in self._compiled]
+        if not new:
+            return
+        # Both call forms: lru_cache keys concept_for(text) and concept_for(text, None) apart.
+        await asyncio.to_thread(lambda: [(concept_for(text), concept_for(text, expansion)) for text, expansion in new])
+        if len(self._compiled) > _COMPILED_REMEMBERED:  # concept_for's own cache is bounded too
+            self._compiled.clear()
+        self._compiled.update(new)
 
     def _lexicon_decides(self, flt: Filter) -> bool:
         """Whether the lexicon's verdict decides instead of the calibrated score: on a topic it was curated for

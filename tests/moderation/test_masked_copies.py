@@ -7,6 +7,7 @@ many texts go to the model and, for a settled pair, the confidence (scored at th
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,6 +16,8 @@ import pytest
 from bench.open_vocab_data import pooled_development
 from shared.config import load_settings
 from shared.models import Filter
+from shared.moderation import open_vocab
+from shared.moderation.concepts import FilterConcept
 from shared.moderation.evidence import FEATURES, without_subject
 from shared.moderation.offline import OfflineModel, load_offline_model
 from shared.moderation.open_vocab import Calibration, OpenVocabMatcher
@@ -118,3 +121,20 @@ async def test_without_a_settle_rule_every_copy_is_embedded_at_once(model: Offli
     evidence = await matcher.gather([post], [sharks])
     assert without_subject("sharks", post.body) in source.asked and not source.looked_up
     assert evidence[("s2", 1)].context_similarity is not None
+
+
+async def test_a_new_filter_is_compiled_off_the_event_loop(model: OfflineModel,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    matcher, _ = _matcher(model, Calibration.load().context_band)
+    compiled_on: list[int] = []
+    real = open_vocab.compile_concept
+
+    def recording(text: str) -> FilterConcept:
+        compiled_on.append(threading.get_ident())
+        return real(text)
+
+    monkeypatch.setattr(open_vocab, "compile_concept", recording)
+    text = "jellyfish stings at the beach"  # a text no other test compiles
+    await matcher.judge([Post("j1", body="a box jellyfish stung two swimmers")],
+                        [Filter(id=3, filter_text=text, content_type="all", intensity=1)])
+    assert compiled_on and threading.get_ident() not in compiled_on

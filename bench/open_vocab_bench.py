@@ -4,7 +4,9 @@
   files in ``DATA_DIR/models`` and WordNet's nouns (what every gateway start after the first does),
   and reports the resident memory it added;
 * gateway time for a 25-post page judged against 5 filters the lexicon does not know, through
-  ``FeedJudge.judge_page`` with real (embedded) Redis: every post new (nothing cached); the same posts with
+  ``FeedJudge.judge_page`` with real (embedded) Redis: every post new (nothing cached), on a page of
+  development posts (written around the filters' words: about half need a masked copy) and on an ordinary
+  page of posts on other topics (none does); the development posts with
   a new filter combination and a fresh process memo (embeddings read back from Redis; no verdict cache);
   the same page again (verdict cache);
 * install: the size on disk of the distributions the matcher added (its pins and what only they need).
@@ -35,6 +37,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from bench.eval_sets import in_repo_set
 from bench.open_vocab_data import dev_set
 from devtools.redis_server import EmbeddedRedis
 from gateway.embedding_cache import RedisVectors
@@ -135,6 +138,15 @@ def page(serial: int, n: int = 25) -> list[Post]:
             for i, lp in enumerate(labelled[:n])]
 
 
+def other_topics_page(serial: int, n: int = 25) -> list[Post]:
+    """An ordinary page for these filters: the in-repo known-topic posts (spiders, food, elections, ...), which
+    hold none of the five filters' words, so no masked copy is ever asked for; new to every cache likewise."""
+    _, labelled = in_repo_set()
+    return [Post(id=f"q{serial}-{i}", title=lp.post.title, body=f"{lp.post.body} #{serial * 100 + i}",
+                 image_alt=lp.post.image_alt, has_image=bool(lp.post.image_alt))
+            for i, lp in enumerate(labelled[:n])]
+
+
 @dataclass
 class Timings:
     wall_ms: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in SCENARIOS})
@@ -159,7 +171,7 @@ async def _in_turn(*work: Awaitable[object]) -> None:
         await item
 
 
-SCENARIOS = ("uncached", "embeddings cached", "verdicts cached")
+SCENARIOS = ("uncached", "uncached, other topics", "embeddings cached", "verdicts cached")
 
 
 async def measure_pages(redis_url: str, pages: int, first_serial: int, threads: int) -> Timings:
@@ -178,6 +190,8 @@ async def measure_pages(redis_url: str, pages: int, first_serial: int, threads: 
         # The embeddings' and the verdicts' background stores: outside the page's time, inside its CPU.
         await timings.time("uncached", judge.judge_page(posts, five), model.embedder,
                            _in_turn(warm_vectors.flush(), judge.drain()))
+        await timings.time("uncached, other topics", judge.judge_page(other_topics_page(first_serial + 1 + i), five),
+                           model.embedder, _in_turn(warm_vectors.flush(), judge.drain()))
         # Another gateway process (empty memo), another user's filter combination (no verdict cached).
         other = [Filter(id=f.id, filter_text=f.filter_text, content_type=f.content_type, intensity=1 + (i % 5))
                  for f in five]
@@ -233,14 +247,14 @@ def main() -> None:
             server.stop()
     print(f"\nopen-vocabulary matcher (25-post page, 5 uncurated filters, gateway time in FeedJudge.judge_page; "
           f"{runs} runs x {pages} pages; median of the runs [range])")
-    print(f"  {'':<18} {'threads':>7} {'p50 ms':>18} {'p95 ms':>18} {'CPU ms/page':>18} {'model ms, p50':>18}")
+    print(f"  {'':<22} {'threads':>7} {'p50 ms':>18} {'p95 ms':>18} {'CPU ms/page':>18} {'model ms, p50':>18}")
     for name in SCENARIOS:
         for threads, timings in results.items():
             p50 = [pct(r.wall_ms[name], 0.5) for r in timings]
             p95 = [pct(r.wall_ms[name], 0.95) for r in timings]
             cpu = [statistics.mean(r.cpu_ms[name]) for r in timings]
             model = [pct(r.model_ms[name], 0.5) for r in timings]
-            print(f"  {name:<18} {threads:>7} {spread(p50):>18} {spread(p95):>18} {spread(cpu):>18} "
+            print(f"  {name:<22} {threads:>7} {spread(p50):>18} {spread(p95):>18} {spread(cpu):>18} "
                   f"{spread(model):>18}")
     print(f"  model and WordNet load (derived files present, fresh process): {spread(load['load_s'], '{:.2f}')} s")
     print(f"  resident memory added by loading (model, words, WordNet) and a warm-up: "

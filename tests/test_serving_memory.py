@@ -5,8 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from shared.serving import release_freed_memory
-
 _PROBE = """
 import gc
 from shared.serving import release_freed_memory
@@ -35,7 +33,3 @@ def test_memory_freed_at_start_up_goes_back_to_the_os() -> None:
     assert _handed_back_mb(trim=False) < 10  # glibc keeps the ~80 MB freed ...
     assert _handed_back_mb(trim=True) > 40  # ... until it is trimmed
 
-
-def test_it_can_be_called_again() -> None:
-    assert release_freed_memory() in (True, False)
-    assert release_freed_memory() in (True, False)

@@ -142,10 +142,15 @@ def _derive(source: Path, target: Path) -> None:
         ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
         quantized = Path(work) / "quantized.onnx"
         quantize_dynamic(str(folded), str(quantized), weight_type=QuantType.QInt8, per_channel=True)
-        digest = _sha256(quantized)
-        # Written beside, then renamed: a crash midway never leaves a half file under the final name.
-        os.replace(quantized, target)
-        target.with_suffix(".sha256").write_text(digest + "\n")
+        _put_in_place(quantized, target)
+
+
+def _put_in_place(written: Path, target: Path) -> None:
+    """Rename a derived file written beside ``target`` into place and record its sha256 next to it: a crash
+    midway never leaves a half file under the final name."""
+    digest = _sha256(written)
+    os.replace(written, target)
+    target.with_suffix(".sha256").write_text(digest + "\n")
 
 
 def single_text_path(cache_dir: Path, spec: ModelSpec = MINILM_L6) -> Path:
@@ -169,9 +174,7 @@ def _derive_single_text(derived: Path, target: Path, spec: ModelSpec) -> None:
     with tempfile.TemporaryDirectory(dir=target.parent) as work:
         written = Path(work) / "single.onnx"
         onnx.save(model, str(written))
-        digest = _sha256(written)
-        os.replace(written, target)
-        target.with_suffix(".sha256").write_text(digest + "\n")
+        _put_in_place(written, target)
 
 
 def _usable_derived(target: Path) -> bool:

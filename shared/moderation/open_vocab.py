@@ -251,8 +251,7 @@ class OpenVocabMatcher:
         unique = list(dict.fromkeys(wanted))  # starts with unit_texts, in their order
         listed = set(unique)
         optional = [m for m in dict.fromkeys(masks.values()) if m not in listed] if settle else []
-        matrix = await self.source.vectors(unique, if_cached=optional) if optional else \
-            await self.source.vectors(unique)
+        matrix = await self.source.vectors(unique, if_cached=optional)
         row = {t: i for i, t in enumerate(unique)}
         row.update({m: len(unique) + i for i, m in enumerate(optional) if not np.isnan(matrix[len(unique) + i, 0])})
         sims = matrix[:len(unit_texts)] @ matrix.T  # unit x every text of the page

@@ -127,7 +127,7 @@ def without_subject(topic: str, text: str) -> str:
     return _WORD.sub(lambda m: _MASK if stem(m.group(0).lower()) in stems else m.group(0), text)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1024)  # needed within a page (its texts x its filters); a page has at most a few hundred texts
 def word_stems(text: str) -> frozenset[str]:
     """The stems of ``text``'s words as ``without_subject`` reads them: one pass per text, shared by its filters."""
     return frozenset(stem(w.lower()) for w in _WORD.findall(text))

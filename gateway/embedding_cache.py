@@ -43,15 +43,16 @@ class RedisVectors:
         self.model_runs = 0
         self.embedded = 0
 
-    async def vectors(self, texts: Sequence[str], *, if_cached: Sequence[str] = (),
+    async def vectors(self, texts: Sequence[str], *, if_cached: Sequence[str] = (), looked_up: bool = False,
                       wait_for_store: bool = False) -> np.ndarray:
         """Unit vectors for ``texts``; new ones are written to Redis in the background unless ``wait_for_store``.
-        Then one row for each of ``if_cached``, looked up in the same MGET but never computed (NaN if absent)."""
+        Then one row for each of ``if_cached``, looked up in the same MGET but never computed (NaN if absent).
+        ``looked_up``: the caller has just missed ``texts`` in a lookup, so they go to the model without one."""
         unique = list(dict.fromkeys(texts))
         listed = set(unique)
         optional = [t for t in dict.fromkeys(if_cached) if t not in listed]
         found: dict[str, np.ndarray] = {t: self._memo[t] for t in unique + optional if t in self._memo}
-        lookup = [t for t in unique + optional if t not in found]
+        lookup = [t for t in (optional if looked_up else unique + optional) if t not in found]
         if lookup:
             try:
                 raw = await redisconn.mget(self.redis, [embedding_key(MODEL_TAG, t) for t in lookup])

@@ -53,9 +53,11 @@ _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
 
 class VectorSource(Protocol):
-    async def vectors(self, texts: Sequence[str], *, if_cached: Sequence[str] = ()) -> np.ndarray:
+    async def vectors(self, texts: Sequence[str], *, if_cached: Sequence[str] = (), looked_up: bool = False
+                      ) -> np.ndarray:
         """Unit vectors for ``texts``, one row each, computing only what is not cached; then one row for each of
-        ``if_cached``, read in the same lookup but never computed (NaN where nothing is cached)."""
+        ``if_cached``, read in the same lookup but never computed (NaN where nothing is cached). ``looked_up``:
+        the caller has just missed ``texts`` in a lookup, so they go to the model without another."""
         ...
 
 
@@ -301,7 +303,7 @@ class OpenVocabMatcher:
         if not needed:
             return
         copies = list(dict.fromkeys(m for _, _, m in needed))
-        vectors = await self.source.vectors(copies)
+        vectors = await self.source.vectors(copies, looked_up=True)  # missed in the page's lookup just now
         at = {m: i for i, m in enumerate(copies)}
         for ev, concept, masked in needed:
             text_desc, image_desc = _description_names(concept)

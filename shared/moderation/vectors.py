@@ -20,8 +20,10 @@ class MemoVectors:
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
         self.computed = 0
 
-    async def vectors(self, texts: Sequence[str], *, if_cached: Sequence[str] = ()) -> np.ndarray:
-        """Rows for ``texts`` (computed if new), then for ``if_cached`` (NaN where not remembered)."""
+    async def vectors(self, texts: Sequence[str], *, if_cached: Sequence[str] = (), looked_up: bool = False
+                      ) -> np.ndarray:
+        """Rows for ``texts`` (computed if new), then for ``if_cached`` (NaN where not remembered); ``looked_up``
+        changes nothing here (the memo is the only lookup)."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._memo]
         if missing:
             fresh = await asyncio.to_thread(self.embedder.embed, missing)

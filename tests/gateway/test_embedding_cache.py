@@ -42,6 +42,23 @@ async def test_a_text_is_embedded_once_then_read_from_redis(redis_url: str) -> N
         await second_client.aclose()
 
 
+async def test_texts_just_missed_go_to_the_model_without_another_lookup(redis_url: str) -> None:
+    model = load_offline_model(load_settings())
+    text = f"a box jellyfish washed up at the pier {uuid.uuid4().hex}"
+    client = aioredis.Redis.from_url(redis_url)
+    writer, reader = RedisVectors(client, model.embedder), RedisVectors(client, model.embedder)
+    try:
+        await writer.vectors([text], wait_for_store=True)
+        await reader.vectors([text], looked_up=True)  # the caller says it just missed: no MGET, so it is computed
+        assert (reader.model_runs, reader.embedded) == (1, 1)
+        await reader.vectors([text])  # a plain call still reads what is cached (here the reader's own memo)
+        assert reader.model_runs == 1
+    finally:
+        writer.close()
+        await reader.aclose()
+        await client.aclose()
+
+
 async def test_the_background_write_stores_exactly_the_vectors_the_page_used(redis_url: str) -> None:
     model = load_offline_model(load_settings())
     texts = [f"lifeguards spotted a hammerhead {uuid.uuid4().hex}", f"a 6.8 quake near the coast {uuid.uuid4().hex}"]

@@ -35,10 +35,11 @@ class CountingVectors(MemoVectors):
         self.asked: list[str] = []
         self.looked_up: list[str] = []
 
-    async def vectors(self, texts: Sequence[str], *, if_cached: Sequence[str] = ()) -> np.ndarray:
+    async def vectors(self, texts: Sequence[str], *, if_cached: Sequence[str] = (), looked_up: bool = False
+                      ) -> np.ndarray:
         self.asked += list(texts)
         self.looked_up += list(if_cached)
-        return await super().vectors(texts, if_cached=if_cached)
+        return await super().vectors(texts, if_cached=if_cached, looked_up=looked_up)
 
 
 @pytest.fixture(scope="module")

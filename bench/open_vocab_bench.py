@@ -11,6 +11,8 @@
   the same page again (verdict cache);
 * install: the size on disk of the distributions the matcher added (its pins and what only they need).
 
+Pages run on the event loop the gateway serves on (uvloop when installed, ``EVENT_LOOP``).
+
 The page measurement is repeated (``--runs``) and reported as the median of the runs' p50 and p95
 with their range, plus CPU time per page (what a shared machine disturbs least), the wall time the
 model took within the page (the rest is the Python and Redis around it) and the load average seen at
@@ -216,6 +218,19 @@ def _concept_texts(flt: Filter) -> tuple[str, ...]:
     return concept_for(flt.filter_text).texts() + BACKGROUND_TOPICS
 
 
+def gateway_runner() -> asyncio.Runner:
+    """The event loop the gateway serves on (``EVENT_LOOP``; ``auto``: uvloop when installed, as uvicorn picks
+    it), so a page's Redis round trips take the same path as in the gateway."""
+    if load_settings().event_loop != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            return asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    return asyncio.Runner()
+
+
 def spread(values: list[float], fmt: str = "{:.1f}") -> str:
     """The median of ``values`` and their range."""
     return f"{fmt.format(statistics.median(values))} [{fmt.format(min(values))}-{fmt.format(max(values))}]"
@@ -242,7 +257,8 @@ def main() -> None:
             for run in range(runs):
                 for k, threads in enumerate(thread_counts):
                     serial = 10_000 + (run * len(thread_counts) + k) * 1_000
-                    results[threads].append(asyncio.run(measure_pages(server.url, pages, serial, threads)))
+                    with gateway_runner() as runner:
+                        results[threads].append(runner.run(measure_pages(server.url, pages, serial, threads)))
         finally:
             server.stop()
     print(f"\nopen-vocabulary matcher (25-post page, 5 uncurated filters, gateway time in FeedJudge.judge_page; "

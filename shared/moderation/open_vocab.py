@@ -37,6 +37,7 @@ from shared.moderation.evidence import (
     related_evidence,
     subject_stems,
     without_subject,
+    word_stems,
 )
 from shared.moderation.expansion import Expansions, FilterExpansion, expansion_for
 from shared.moderation.lexicon import STOPWORDS
@@ -48,6 +49,9 @@ from shared.moderation.vocabulary import WordVectors
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 _COMPILED_REMEMBERED = 2048  # below concept_for's cache (4096 entries), so what is remembered is still cached
+# What ``concept_for`` has compiled in this process: its cache is the process's, so every matcher of the process
+# (one per app; the benchmarks make one per page) knows a filter compiled once, and none waits for a worker thread.
+_compiled: set[tuple[str, FilterExpansion | None]] = set()
 _CONFIDENCE_FLOOR, _CONFIDENCE_CEILING = 0.8, 0.99
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
@@ -161,7 +165,6 @@ class OpenVocabMatcher:
         self.expanded_calibration = expanded_calibration or (
             calibration if calibration is not None else Calibration.load("combined_expanded"))
         self.lexicon = LocalMatcher()
-        self._compiled: set[tuple[str, FilterExpansion | None]] = set()
 
     async def judge(self, posts: list[Post], filters: list[Filter],
                     expansions: Expansions | None = None) -> dict[str, PostVerdict]:
@@ -200,14 +203,14 @@ class OpenVocabMatcher:
         for a broad word like "food"), which must not stall the event loop; later pages find them in
         ``concept_for``'s cache."""
         keys = {(f.filter_text, e) for f in filters for e in (None, expansion_for(expansions, f.filter_text))}
-        new = [k for k in keys if k not in self._compiled]
+        new = [k for k in keys if k not in _compiled]
         if not new:
             return
         # Both call forms: lru_cache keys concept_for(text) and concept_for(text, None) apart.
         await asyncio.to_thread(lambda: [(concept_for(text), concept_for(text, expansion)) for text, expansion in new])
-        if len(self._compiled) > _COMPILED_REMEMBERED:  # concept_for's own cache is bounded too
-            self._compiled.clear()
-        self._compiled.update(new)
+        if len(_compiled) > _COMPILED_REMEMBERED:  # concept_for's own cache is bounded too
+            _compiled.clear()
+        _compiled.update(new)
 
     def _lexicon_decides(self, flt: Filter) -> bool:
         """Whether the lexicon's verdict decides instead of the calibrated score: on a topic it was curated for
@@ -439,11 +442,15 @@ def _masked_texts(posts: list[Post], texts: list[str], filters: list[Filter],
     """(topic, text) -> the text with the filter's words masked, where it holds any and the filter sees it
     (``Evidence.context_similarity``)."""
     out: dict[tuple[str, str], str] = {}
-    per_filter = [(concepts[f.id].topic, f.applies_to_text(), f.applies_to_images()) for f in filters]
+    per_filter = [(concepts[f.id].topic, subject_stems(concepts[f.id].topic), f.applies_to_text(),
+                   f.applies_to_images()) for f in filters]
     for post, text in zip(posts, texts, strict=True):
-        for topic, on_text, on_images in per_filter:
-            for seen, applies in ((text, on_text), (post.image_alt, on_images)):
-                if seen and applies and (topic, seen) not in out and (masked := without_subject(topic, seen)) != seen:
+        fields = [(seen, word_stems(seen)) for seen in (text, post.image_alt)]
+        for topic, stems, on_text, on_images in per_filter:
+            for (seen, seen_stems), applies in zip(fields, (on_text, on_images), strict=True):
+                # Most texts hold none of a filter's words: a set test, before ``without_subject``'s cache lookup.
+                if (seen and applies and not stems.isdisjoint(seen_stems) and (topic, seen) not in out
+                        and (masked := without_subject(topic, seen)) != seen):
                     out[(topic, seen)] = masked
     return out
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -25,6 +25,7 @@ from shared import redisconn
 from shared.keys import embedding_key
 from shared.moderation.embedder import DIMENSIONS, Embedder
 from shared.moderation.offline import MODEL_TAG
+from shared.moderation.vectors import run_alongside
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +45,11 @@ class RedisVectors:
         self.embedded = 0
 
     async def vectors(self, texts: Sequence[str], *, if_cached: Sequence[str] = (), looked_up: bool = False,
-                      wait_for_store: bool = False) -> np.ndarray:
+                      meanwhile: Callable[[], None] | None = None, wait_for_store: bool = False) -> np.ndarray:
         """Unit vectors for ``texts``; new ones are written to Redis in the background unless ``wait_for_store``.
         Then one row for each of ``if_cached``, looked up in the same MGET but never computed (NaN if absent).
-        ``looked_up``: the caller has just missed ``texts`` in a lookup, so they go to the model without one."""
+        ``looked_up`` and ``meanwhile`` as in ``VectorSource.vectors``: no MGET for texts the caller has just
+        missed, and the caller's own work done while the model computes."""
         unique = list(dict.fromkeys(texts))
         listed = set(unique)
         optional = [t for t in dict.fromkeys(if_cached) if t not in listed]
@@ -63,9 +65,13 @@ class RedisVectors:
                 if blob is not None and len(blob) == DIMENSIONS * 2:
                     found[text] = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
         missing = [t for t in unique if t not in found]
+        if not missing and meanwhile is not None:
+            meanwhile()
         if missing:
             loop = asyncio.get_running_loop()
-            computed = await loop.run_in_executor(self._executor, self.embedder.embed, missing)
+            computed = await run_alongside(
+                lambda on_started: loop.run_in_executor(self._executor, self.embedder.embed, missing, on_started),
+                meanwhile or (lambda: None))
             # float16 halves the bytes (cosine similarities move by < 1e-3); used as stored, so a vector read
             # back from Redis later scores exactly the same.
             stored = computed.astype(np.float16)

@@ -36,6 +36,7 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -268,10 +269,17 @@ class Embedder:
         return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"],
                                     disabled_optimizers=_DISABLED_OPTIMIZERS)
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """L2-normalised mean-pooled embeddings, one row per text, float32."""
+    def embed(self, texts: list[str], on_started: Callable[[], None] | None = None) -> np.ndarray:
+        """L2-normalised mean-pooled embeddings, one row per text, float32.
+
+        ``on_started`` is called (from a model thread) once every thread taking texts is about to run its first
+        one: from then on they hold the GIL only between runs, so a caller may do its own Python work while
+        they compute (a thread left waiting for the GIL before its first run would start only when that work
+        ends, or after the interpreter's 5 ms switch interval)."""
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         if not texts:
+            if on_started is not None:
+                on_started()
             return out
         with self._lock:
             started = time.perf_counter()
@@ -286,17 +294,32 @@ class Embedder:
             # goes on), so no thread waits for the whole page to be tokenized first.
             queue = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
             taking = threading.Lock()
+            threads = min(self.parallel, len(texts)) if self._helpers is not None else 1
+            to_start = [threads]  # threads yet to begin their first run (guarded by ``taking``)
+
+            def started_one() -> None:
+                with taking:
+                    to_start[0] -= 1
+                    everyone = to_start[0] == 0
+                if everyone and on_started is not None:
+                    on_started()
 
             def take_and_run() -> None:
+                starting = True  # this thread has not begun its first run yet
                 while True:
                     with taking:
-                        if not queue:
-                            return
-                        row = queue.pop(0)
-                    out[row] = self._embed_one(self._tokenizer.encode(texts[row]).ids)
+                        row = queue.pop(0) if queue else None
+                    if row is None:
+                        if starting:  # nothing was left for it: it counts as started
+                            started_one()
+                        return
+                    ids = self._tokenizer.encode(texts[row]).ids
+                    if starting:
+                        starting = False
+                        started_one()
+                    out[row] = self._embed_one(ids)
 
-            helpers = ([self._helpers.submit(take_and_run) for _ in range(min(self.parallel, len(texts)) - 1)]
-                       if self._helpers is not None else [])
+            helpers = [self._helpers.submit(take_and_run) for _ in range(threads - 1)] if threads > 1 else []
             take_and_run()
             for helper in helpers:
                 helper.result()

@@ -57,11 +57,13 @@ _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
 
 class VectorSource(Protocol):
-    async def vectors(self, texts: Sequence[str], *, if_cached: Sequence[str] = (), looked_up: bool = False
-                      ) -> np.ndarray:
+    async def vectors(self, texts: Sequence[str], *, if_cached: Sequence[str] = (), looked_up: bool = False,
+                      meanwhile: Callable[[], None] | None = None) -> np.ndarray:
         """Unit vectors for ``texts``, one row each, computing only what is not cached; then one row for each of
         ``if_cached``, read in the same lookup but never computed (NaN where nothing is cached). ``looked_up``:
-        the caller has just missed ``texts`` in a lookup, so they go to the model without another."""
+        the caller has just missed ``texts`` in a lookup, so they go to the model without another.
+        ``meanwhile``: the caller's own work, done on the event loop once the model's threads have begun (at
+        once when nothing is to compute), so it overlaps the model's run instead of preceding it."""
         ...
 
 
@@ -238,25 +240,35 @@ class OpenVocabMatcher:
         # The lexicon sees the filter without the user's exclusions (they are semantic, judged below).
         lexicon_filters = [Filter(id=f.id, filter_text=concepts[f.id].topic, content_type=f.content_type,
                                   intensity=f.intensity) for f in filters]
-        try:  # tokenized once, for the lexicon and for the literal and word evidence below
-            fields = [post_fields(p) for p in posts]
+        try:
+            texts = [post_text(p.title, p.body) for p in posts]
+            masks = _masked_texts(posts, texts, filters, concepts)
         except (TypeError, ValueError, AttributeError) as exc:  # malformed posts
             raise ProviderError(f"open-vocabulary matcher could not read the page: {exc}") from exc
-        lexicon = self.lexicon.judge_sync(posts, lexicon_filters, fields)
-        texts = [post_text(p.title, p.body) for p in posts]
         unit_texts = list(dict.fromkeys(t for t in texts + [p.image_alt for p in posts] if t))
-        # A post's text is its title and body (their tokens are those of the joined text: a line break
-        # ends a clause); an image description is its own field.
-        unit_fields = {text: [f for f in fs[:2] if len(f)] for text, fs in zip(texts, fields, strict=True) if text}
-        unit_fields.update({p.image_alt: [fs[2]] for p, fs in zip(posts, fields, strict=True) if p.image_alt})
-        masks = _masked_texts(posts, texts, filters, concepts)
         wanted = unit_texts + [t for c in concepts.values() for t in c.texts()] + list(BACKGROUND_TOPICS)
         if settle is None:
             wanted += list(masks.values())
         unique = list(dict.fromkeys(wanted))  # starts with unit_texts, in their order
         listed = set(unique)
         optional = [m for m in dict.fromkeys(masks.values()) if m not in listed] if settle else []
-        matrix = await self.source.vectors(unique, if_cached=optional)
+        fields: list[list[Tokens]] = []
+        lexicon: dict[str, PostVerdict] = {}
+
+        def read_posts() -> None:
+            """Tokens (once, for the lexicon and for the literal and word evidence below) and the lexicon's
+            verdicts: they need no vectors, so they are read while the model embeds the page's new texts."""
+            try:
+                fields.extend(post_fields(p) for p in posts)
+            except (TypeError, ValueError, AttributeError) as exc:  # malformed posts
+                raise ProviderError(f"open-vocabulary matcher could not read the page: {exc}") from exc
+            lexicon.update(self.lexicon.judge_sync(posts, lexicon_filters, fields))
+
+        matrix = await self.source.vectors(unique, if_cached=optional, meanwhile=read_posts)
+        # A post's text is its title and body (their tokens are those of the joined text: a line break
+        # ends a clause); an image description is its own field.
+        unit_fields = {text: [f for f in fs[:2] if len(f)] for text, fs in zip(texts, fields, strict=True) if text}
+        unit_fields.update({p.image_alt: [fs[2]] for p, fs in zip(posts, fields, strict=True) if p.image_alt})
         row = {t: i for i, t in enumerate(unique)}
         row.update({m: len(unique) + i for i, m in enumerate(optional) if not np.isnan(matrix[len(unique) + i, 0])})
         sims = matrix[:len(unit_texts)] @ matrix.T  # unit x every text of the page

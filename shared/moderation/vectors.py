@@ -1,14 +1,38 @@
-"""Vector sources for ``OpenVocabMatcher`` outside the gateway: the model in a worker thread, memoised."""
+"""Vector sources for ``OpenVocabMatcher`` outside the gateway (the model in a worker thread, memoised), and
+``run_alongside``, with which both sources overlap the caller's work with the model's run."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
 from shared.moderation.embedder import DIMENSIONS, Embedder
+
+T = TypeVar("T")
+
+
+async def run_alongside(start: Callable[[Callable[[], None]], asyncio.Future[T]], meanwhile: Callable[[], None]) -> T:
+    """Start the model's run with ``start(on_started)``, wait until its threads have begun (``Embedder.embed``:
+    from then on they need the GIL only between texts), do ``meanwhile`` on the event loop while they compute,
+    then return the run's result. The run is awaited even when ``meanwhile`` raises: none is left behind."""
+    loop = asyncio.get_running_loop()
+    started: asyncio.Future[None] = loop.create_future()
+
+    def on_started() -> None:  # called from a model thread
+        loop.call_soon_threadsafe(lambda: started.done() or started.set_result(None))
+
+    running = start(on_started)
+    await asyncio.wait({started, running}, return_when=asyncio.FIRST_COMPLETED)  # a run may fail before starting
+    try:
+        meanwhile()
+    except BaseException:
+        await asyncio.gather(running, return_exceptions=True)
+        raise
+    return await running
 
 
 class MemoVectors:
@@ -20,13 +44,17 @@ class MemoVectors:
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
         self.computed = 0
 
-    async def vectors(self, texts: Sequence[str], *, if_cached: Sequence[str] = (), looked_up: bool = False
-                      ) -> np.ndarray:
-        """Rows for ``texts`` (computed if new), then for ``if_cached`` (NaN where not remembered); ``looked_up``
-        changes nothing here (the memo is the only lookup)."""
+    async def vectors(self, texts: Sequence[str], *, if_cached: Sequence[str] = (), looked_up: bool = False,
+                      meanwhile: Callable[[], None] | None = None) -> np.ndarray:
+        """Rows for ``texts`` (computed if new), then for ``if_cached`` (NaN where not remembered); ``meanwhile``
+        as in ``VectorSource.vectors``; ``looked_up`` changes nothing here (the memo is the only lookup)."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        if not missing and meanwhile is not None:
+            meanwhile()
         if missing:
-            fresh = await asyncio.to_thread(self.embedder.embed, missing)
+            fresh = await run_alongside(
+                lambda on_started: asyncio.ensure_future(asyncio.to_thread(self.embedder.embed, missing, on_started)),
+                meanwhile or (lambda: None))
             self.computed += len(missing)
             for text, vec in zip(missing, fresh, strict=True):
                 self._memo[text] = vec

@@ -111,3 +111,13 @@ def test_embedding_threads_default_to_the_cores_each_gateway_process_has() -> No
     assert embedding_parallel(replace(settings, gateway_processes=1), cores=32) == 4  # capped
     assert embedding_parallel(replace(settings, gateway_processes=4), cores=2) == 1
     assert embedding_parallel(replace(settings, embedding_threads=3, gateway_processes=1), cores=2) == 3
+
+
+@pytest.mark.parametrize("count", [0, 1, 5])
+def test_on_started_is_called_once_before_the_vectors_return(cache_dir: Path, count: int) -> None:
+    parallel = Embedder(cache_dir, parallel=2)  # with one text, the helper thread finds nothing and counts too
+    calls: list[int] = []
+    texts = [f"a text about tide pools number {i}" for i in range(count)]
+    vectors = parallel.embed(texts, on_started=lambda: calls.append(len(calls)))
+    assert calls == [0] and vectors.shape == (count, 384)
+    assert np.array_equal(vectors, parallel.embed(texts))  # the signal changes nothing computed

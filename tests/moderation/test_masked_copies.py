@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pytest
@@ -35,11 +35,11 @@ class CountingVectors(MemoVectors):
         self.asked: list[str] = []
         self.looked_up: list[str] = []
 
-    async def vectors(self, texts: Sequence[str], *, if_cached: Sequence[str] = (), looked_up: bool = False
-                      ) -> np.ndarray:
+    async def vectors(self, texts: Sequence[str], *, if_cached: Sequence[str] = (), looked_up: bool = False,
+                      meanwhile: Callable[[], None] | None = None) -> np.ndarray:
         self.asked += list(texts)
         self.looked_up += list(if_cached)
-        return await super().vectors(texts, if_cached=if_cached, looked_up=looked_up)
+        return await super().vectors(texts, if_cached=if_cached, looked_up=looked_up, meanwhile=meanwhile)
 
 
 @pytest.fixture(scope="module")

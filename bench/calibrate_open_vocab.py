@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,17 +130,14 @@ KEPT_L2 = 1e4
 UNEXPANDED_FEATURES = ("margin_over_user_exclusions", "lexicon_match", "negated_mention", "related_mention")
 
 
-# How far outside the development data's spread a masked copy's similarity may fall before a settled decision
-# could differ from the computed one: the band keeps 99% of it (0.5th to 99.5th percentile).
-CONTEXT_BAND_PERCENTILES = (0.5, 99.5)
-
-
 def context_band(x: np.ndarray) -> list[float]:
-    """Percentiles of context_similarity - similarity over the pairs whose post holds the filter's words (where the
-    two differ): the band ``Calibration.settled_context`` settles within."""
+    """The range of context_similarity - similarity over the pairs whose post holds the filter's words (where the
+    two differ), rounded outward: the band ``Calibration.settled_context`` settles within. All of it: with the
+    0.5th-99.5th percentiles, the one pair beyond the top (a copy more similar than its post) was decided
+    otherwise than by its computed copy once the weights were refitted."""
     s, c = FEATURES.index("similarity"), FEATURES.index("context_similarity")
     gap = (x[:, c] - x[:, s])[x[:, c] != x[:, s]]
-    return [round(float(np.percentile(gap, q)), 4) for q in CONTEXT_BAND_PERCENTILES]
+    return [math.floor(float(gap.min()) * 1e4) / 1e4, math.ceil(float(gap.max()) * 1e4) / 1e4]
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

@@ -54,9 +54,11 @@ def _matcher(model: OfflineModel, band: tuple[float, float]) -> tuple[OpenVocabM
     return OpenVocabMatcher(source, model.words, rules, expanded_calibration=expanded), source
 
 
-def test_the_shipped_calibration_carries_a_band_below_zero() -> None:
+def test_the_shipped_calibration_carries_a_band_mostly_below_zero() -> None:
     low, high = Calibration.load().context_band
-    assert -1.0 < low < high <= 0.0  # masking the filter's words only ever lowered similarity on the dev data
+    # Masking the filter's words lowered similarity on the development data, by up to ~0.43; on one pair of 132
+    # the copy came out a little more similar than its post.
+    assert -1.0 < low < -0.1 and 0.0 <= high < 0.05
 
 
 def test_a_pair_settles_only_where_both_ends_of_the_band_decide_alike() -> None:

@@ -264,7 +264,8 @@ class OpenVocabMatcher:
                 fields.extend(post_fields(p) for p in posts)
             except (TypeError, ValueError, AttributeError) as exc:  # malformed posts
                 raise ProviderError(f"open-vocabulary matcher could not read the page: {exc}") from exc
-            lexicon.update(self.lexicon.judge_sync(posts, lexicon_filters, fields))
+            if lexicon_filters:  # none on a topic it knows: nothing for it to read
+                lexicon.update(self.lexicon.judge_sync(posts, lexicon_filters, fields))
 
         matrix = await self.source.vectors(unique, if_cached=optional, meanwhile=read_posts)
         # A post's text is its title and body (their tokens are those of the joined text: a line break

@@ -3,9 +3,8 @@ filter's subject without another model run ("quake" is close to "earthquakes", "
 
 The vocabulary is the tokenizer's (about 21,000 lower-case words); its vectors are computed once per
 installation (about 7 s) into ``DATA_DIR/models`` next to the derived model, as float16, and loaded
-from there afterwards (milliseconds; 16 MB, kept as float16 in memory). Batched, unlike posts: the table
-is computed once and stored, so the small batch effect of dynamic quantisation cannot make two runs
-disagree.
+from there afterwards (milliseconds, 16 MB). Batched, unlike posts: the table is computed once and stored,
+so the small batch effect of dynamic quantisation cannot make two runs disagree.
 """
 
 from __future__ import annotations
@@ -43,9 +42,7 @@ class WordVectors:
             partial = target.with_suffix(".tmp.npy")
             np.save(partial, matrix)
             os.replace(partial, target)
-        # Kept as stored (float16: 16 MB instead of 32 per process); rows are widened when read, to the same
-        # float32 values a widened table would hold, and a page's lookups touch half the memory.
-        self.matrix = np.array(matrix, dtype=np.float16)
+        self.matrix = np.asarray(matrix, dtype=np.float32)
 
     def known(self, words: Iterable[str]) -> list[str]:
         """Those of ``words`` (lower-cased) the vocabulary has vectors for, each once, in first-seen order."""
@@ -53,4 +50,4 @@ class WordVectors:
 
     def vectors(self, words: list[str]) -> np.ndarray:
         """One row per word, all known (see :meth:`known`)."""
-        return self.matrix[[self.index[w] for w in words]].astype(np.float32)
+        return self.matrix[[self.index[w] for w in words]]

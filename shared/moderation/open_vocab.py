@@ -353,7 +353,7 @@ class _Unit:
 
     def __init__(self, text: str, fields: list[Tokens], topic_mean: float) -> None:
         self.text, self.fields, self.topic_mean = text, fields, topic_mean
-        self.stems = frozenset(s for f in fields for s in f.stems)
+        self.stems = frozenset().union(*(f.stems for f in fields))
         self.words = [w for f in fields for w in f.words if w not in STOPWORDS]
 
 

@@ -237,7 +237,7 @@ class Tokens:
 
 def tokenize(text: str) -> Tokens:
     words = _TOKEN.findall(_normalise(text)[0])
-    return Tokens(text, words, [stem(w) for w in words])
+    return Tokens(text, words, list(map(stem, words)))
 
 
 def stems_of(phrase: str) -> tuple[str, ...]:

@@ -193,5 +193,8 @@ class FeedJudge:
 
     @staticmethod
     def _to_user_ids(verdict: PostVerdict, back: dict[int, Filter]) -> PostVerdict:
-        matches = [replace(m, filter_id=back[m.filter_id].id) for m in verdict.matches if m.filter_id in back]
-        return replace(verdict, matches=matches)
+        # Built directly: dataclasses.replace reads the class's fields on every call (~0.15 ms a page).
+        matches = [Match(filter_id=back[m.filter_id].id, on=m.on, reason=m.reason, spans=m.spans,
+                         confidence=m.confidence) for m in verdict.matches if m.filter_id in back]
+        return PostVerdict(post_id=verdict.post_id, matches=matches, rewritten_title=verdict.rewritten_title,
+                           rewritten_body=verdict.rewritten_body)

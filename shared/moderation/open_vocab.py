@@ -238,7 +238,7 @@ class OpenVocabMatcher:
         """
         concepts = {f.id: concept_for(f.filter_text, expansion_for(expansions, f.filter_text)) for f in filters}
         # The lexicon reads only the filters on topics it was curated for (on the others its literal fallback
-        # added nothing: its fitted weight was 0.17 of ~10, leave-one-filter-out F1 the same without it, and it
+        # added nothing: its fitted weight was 0.16 of ~10, leave-one-filter-out F1 the same without it, and it
         # was a sixth of a cached page's time), and sees them without the user's exclusions (they are semantic).
         lexicon_filters = [Filter(id=f.id, filter_text=concepts[f.id].topic, content_type=f.content_type,
                                   intensity=f.intensity) for f in filters if curated(concepts[f.id].topic)]

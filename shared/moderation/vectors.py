@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import TypeVar
@@ -23,7 +24,8 @@ async def run_alongside(start: Callable[[Callable[[], None]], asyncio.Future[T]]
     started: asyncio.Future[None] = loop.create_future()
 
     def on_started() -> None:  # called from a model thread
-        loop.call_soon_threadsafe(lambda: started.done() or started.set_result(None))
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile (shutdown): nobody waits any more
+            loop.call_soon_threadsafe(lambda: started.done() or started.set_result(None))
 
     running = start(on_started)
     await asyncio.wait({started, running}, return_when=asyncio.FIRST_COMPLETED)  # a run may fail before starting

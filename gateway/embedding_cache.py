@@ -71,7 +71,7 @@ class RedisVectors:
             loop = asyncio.get_running_loop()
             computed = await run_alongside(
                 lambda on_started: loop.run_in_executor(self._executor, self.embedder.embed, missing, on_started),
-                meanwhile or (lambda: None))
+                meanwhile)
             # float16 halves the bytes (cosine similarities move by < 1e-3); used as stored, so a vector read
             # back from Redis later scores exactly the same.
             stored = computed.astype(np.float16)

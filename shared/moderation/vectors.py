@@ -16,10 +16,14 @@ from shared.moderation.embedder import DIMENSIONS, Embedder
 T = TypeVar("T")
 
 
-async def run_alongside(start: Callable[[Callable[[], None]], asyncio.Future[T]], meanwhile: Callable[[], None]) -> T:
+async def run_alongside(start: Callable[[Callable[[], None]], asyncio.Future[T]],
+                        meanwhile: Callable[[], None] | None) -> T:
     """Start the model's run with ``start(on_started)``, wait until its threads have begun (``Embedder.embed``:
     from then on they need the GIL only between texts), do ``meanwhile`` on the event loop while they compute,
-    then return the run's result. The run is awaited even when ``meanwhile`` raises: none is left behind."""
+    then return the run's result. The run is awaited even when ``meanwhile`` raises: none is left behind.
+    Without ``meanwhile`` the run is simply awaited."""
+    if meanwhile is None:
+        return await start(lambda: None)
     loop = asyncio.get_running_loop()
     started: asyncio.Future[None] = loop.create_future()
 
@@ -56,7 +60,7 @@ class MemoVectors:
         if missing:
             fresh = await run_alongside(
                 lambda on_started: asyncio.ensure_future(asyncio.to_thread(self.embedder.embed, missing, on_started)),
-                meanwhile or (lambda: None))
+                meanwhile)
             self.computed += len(missing)
             for text, vec in zip(missing, fresh, strict=True):
                 self._memo[text] = vec

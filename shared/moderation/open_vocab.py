@@ -29,19 +29,10 @@ import numpy as np
 from shared.models import Filter
 from shared.moderation.background import BACKGROUND_TOPICS
 from shared.moderation.concepts import FilterConcept, compile_concept
-from shared.moderation.evidence import (
-    FEATURES,
-    Evidence,
-    literal_evidence,
-    post_text,
-    related_evidence,
-    subject_stems,
-    without_subject,
-    word_stems,
-)
+from shared.moderation.evidence import FEATURES, Evidence, post_text, subject_stems, without_subject, word_stems
 from shared.moderation.expansion import Expansions, FilterExpansion, expansion_for
-from shared.moderation.lexicon import STOPWORDS
 from shared.moderation.local import LocalMatcher, post_fields
+from shared.moderation.page_scores import PageEvidence, Unit, concept_scores, description_names
 from shared.moderation.parse import plan_filter
 from shared.moderation.text import Tokens
 from shared.moderation.types import Match, Post, PostVerdict, ProviderError
@@ -128,14 +119,13 @@ class Calibration:
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
 
 
-def chosen_probabilities(evidence: Sequence[Evidence], calibrations: Sequence[Calibration],
-                         chosen: Sequence[int]) -> np.ndarray:
-    """One probability per item, each from the calibration ``chosen`` for it: one matrix product against every
-    calibration's weights at once, then a pick per row."""
-    if not evidence:
+def chosen_probabilities(features: np.ndarray, calibrations: Sequence[Calibration],
+                         chosen: np.ndarray) -> np.ndarray:
+    """One probability per row of ``features``, each from the calibration ``chosen`` for it: one matrix product
+    against every calibration's weights at once, then a pick per row."""
+    if not len(features):
         return np.zeros(0)
-    x = np.array([ev.features() for ev in evidence], dtype=np.float64)
-    z = (x @ np.stack([c.weights for c in calibrations], axis=1))[np.arange(len(x)), np.asarray(chosen)]
+    z = (features @ np.stack([c.weights for c in calibrations], axis=1))[np.arange(len(features)), chosen]
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
 
 
@@ -189,15 +179,19 @@ class OpenVocabMatcher:
                         if lexicon_decides[pending[i][0].id] else value
             return out
 
-        evidence = await self.gather(posts, active, expansions, settle=settle)
-        pairs = [(post, flt) for post in posts for flt in active]
-        rows = [evidence[(p.id, f.id)] for p, f in pairs]
-        probabilities = chosen_probabilities(rows, calibrations, [variant[f.id] for _, f in pairs]).tolist()
+        page = await self._page(posts, active, expansions, settle=settle)
+        # Rows are (post, filter) pairs, post after post: the filter of row r is active[r % len(active)].
+        per_filter = np.array([variant[f.id] for f in active], dtype=np.intp)
+        chosen = np.tile(per_filter, len(posts))
+        probabilities = chosen_probabilities(page.features, calibrations, chosen)
+        thresholds = np.array([c.threshold for c in calibrations])[chosen]
+        by_lexicon = np.tile(np.array([lexicon_decides[f.id] for f in active], dtype=bool), len(posts))
+        matched = np.where(by_lexicon, page.lexicon, probabilities >= thresholds)
         matches: dict[str, list[Match]] = {post.id: [] for post in posts}
-        for (post, flt), ev, p in zip(pairs, rows, probabilities, strict=True):
-            threshold = calibrations[variant[flt.id]].threshold
-            if (ev.lexicon if lexicon_decides[flt.id] else p >= threshold):
-                matches[post.id].append(self._match(post, flt, ev, p, threshold))
+        for r in np.flatnonzero(matched).tolist():
+            post, flt = posts[r // len(active)], active[r % len(active)]
+            matches[post.id].append(self._match(post, flt, page.evidence(r), float(probabilities[r]),
+                                                float(thresholds[r])))
         return {post.id: PostVerdict(post_id=post.id, matches=matches[post.id]) for post in posts}
 
     async def _compile(self, filters: list[Filter], expansions: Expansions | None) -> None:
@@ -226,10 +220,19 @@ class OpenVocabMatcher:
     async def gather(self, posts: list[Post], filters: list[Filter], expansions: Expansions | None = None, *,
                      settle: Callable[[list[tuple[Filter, Evidence]]], list[float | None]] | None = None
                      ) -> dict[tuple[str, int], Evidence]:
-        """Evidence for every (post id, filter id), with one call to the vector source for the page.
+        """Evidence for every (post id, filter id) (calibration, evaluation, tests): ``_page``'s, every pair built."""
+        page = await self._page(posts, filters, expansions, settle=settle)
+        return {(post.id, flt.id): page.evidence(p * len(filters) + f)
+                for p, post in enumerate(posts) for f, flt in enumerate(filters)}
+
+    async def _page(self, posts: list[Post], filters: list[Filter], expansions: Expansions | None = None, *,
+                    settle: Callable[[list[tuple[Filter, Evidence]]], list[float | None]] | None = None
+                    ) -> PageEvidence:
+        """Every (post, filter) pair's features, with one call to the vector source for the page.
 
         The semantic numbers come from one matrix product (the page's texts against every text the page
-        needs) and one for the vocabulary words, reduced once per concept; the per-pair work is picking.
+        needs) and one for the vocabulary words, reduced once per concept; the pairs' rows are picked from
+        those arrays at once (``page_scores``).
         ``expansions`` (by normalised filter text) were read once for the page by the caller (the gateway).
 
         Without ``settle`` every masked copy is embedded (calibration, evaluation). With it, masked copies are
@@ -275,59 +278,51 @@ class OpenVocabMatcher:
         row = {t: i for i, t in enumerate(unique)}
         row.update({m: len(unique) + i for i, m in enumerate(optional) if not np.isnan(matrix[len(unique) + i, 0])})
         sims = matrix[:len(unit_texts)] @ matrix.T  # unit x every text of the page
-        topic_means = sims[:, [row[t] for t in BACKGROUND_TOPICS]].mean(axis=1).tolist()
-        units = [_Unit(t, unit_fields[t], topic_means[i]) for i, t in enumerate(unit_texts)]
-        unit_of = {t: i for i, t in enumerate(unit_texts)}
+        topic_mean = sims[:, [row[t] for t in BACKGROUND_TOPICS]].mean(axis=1)
+        units = [Unit(t, unit_fields[t]) for t in unit_texts]
         distinct = list(dict.fromkeys(concepts.values()))
-        per_concept = _concept_scores(distinct, units, sims, row, matrix, self.words, masks)
-        scores = dict(zip(distinct, per_concept, strict=True))
-
-        out: dict[tuple[str, int], Evidence] = {}
-        # What each filter needs, looked up once rather than once per post (a concept hashes all its texts).
-        per_filter = [(flt.id, concepts[flt.id], scores[concepts[flt.id]], flt.applies_to_text(),
-                       flt.applies_to_images()) for flt in filters]
-        for post, text in zip(posts, texts, strict=True):
-            lex = lexicon.get(post.id)
-            lex_spans = {m.filter_id: m.spans for m in lex.matches} if lex else {}
-            text_unit = (unit_of[text], False) if text else None
-            image_unit = (unit_of[post.image_alt], True) if post.image_alt else None
-            for filter_id, concept, concept_scores, on_text, on_images in per_filter:
-                seen: list[tuple[int, bool]] = []
-                if on_text and text_unit:
-                    seen.append(text_unit)
-                if on_images and image_unit:
-                    seen.append(image_unit)
-                ev = _evidence(concept, seen, units, concept_scores, filter_id in lex_spans)
-                ev.lexicon_spans = lex_spans.get(filter_id, [])
-                out[(post.id, filter_id)] = ev
+        scores = concept_scores(distinct, units, sims, topic_mean, row, matrix, self.words, masks)
+        unit_of = {t: i for i, t in enumerate(unit_texts)}
+        none = len(units)  # the "no unit" column
+        at = {flt.id: f for f, flt in enumerate(filters)}
+        lexicon_spans = {(p, at[m.filter_id]): m.spans for p, post in enumerate(posts)
+                         if (verdict := lexicon.get(post.id)) for m in verdict.matches}
+        concept_at = {c: i for i, c in enumerate(distinct)}
+        page = PageEvidence(scores, distinct, filters, [concept_at[concepts[f.id]] for f in filters],
+                            np.array([unit_of[t] if t else none for t in texts], dtype=np.intp),
+                            np.array([unit_of[p.image_alt] if p.image_alt else none for p in posts], dtype=np.intp),
+                            lexicon_spans)
         if settle is not None:
-            await self._settle_context(out, filters, concepts, matrix, row, settle)
-        return out
+            await self._settle_context(page, filters, matrix, row, settle)
+        return page
 
-    async def _settle_context(self, evidence: dict[tuple[str, int], Evidence], filters: list[Filter],
-                              concepts: dict[int, FilterConcept], matrix: np.ndarray, row: dict[str, int],
+    async def _settle_context(self, page: PageEvidence, filters: list[Filter], matrix: np.ndarray,
+                              row: dict[str, int],
                               settle: Callable[[list[tuple[Filter, Evidence]]], list[float | None]]) -> None:
         """Context similarity for the pairs whose masked copy was not cached: settled where it cannot change
         the decision, else computed (the needed copies in one more model call)."""
-        by_id = {f.id: f for f in filters}
-        pending = [(by_id[filter_id], ev) for (_, filter_id), ev in evidence.items() if ev.pending_mask is not None]
-        needed: list[tuple[Evidence, FilterConcept, str]] = []
-        for (flt, ev), settled in zip(pending, settle(pending), strict=True):
+        rows = page.pending_rows()
+        if not rows:
+            return
+        pending = [(filters[r % len(filters)], page.evidence(r)) for r in rows]
+        needed: list[tuple[int, Evidence, str]] = []
+        for r, (_, ev), settled in zip(rows, pending, settle(pending), strict=True):
             if settled is None:
-                needed.append((ev, concepts[flt.id], ev.pending_mask))
+                needed.append((r, ev, ev.pending_mask))  # type: ignore[arg-type]  # pending: a mask is set
             else:
                 ev.context_similarity = settled
             ev.pending_mask = None
-        if not needed:
-            return
-        copies = list(dict.fromkeys(m for _, _, m in needed))
-        vectors = await self.source.vectors(copies, looked_up=True)  # missed in the page's lookup just now
-        at = {m: i for i, m in enumerate(copies)}
-        for ev, concept, masked in needed:
-            text_desc, image_desc = _description_names(concept)
-            names = image_desc if ev.on_image else text_desc
-            if names:  # as in ``_context``: no description of that kind, no context
-                ev.context_similarity = float((matrix[[row[d] for d in names]] @ vectors[at[masked]]).max())
+        if needed:
+            copies = list(dict.fromkeys(m for _, _, m in needed))
+            vectors = await self.source.vectors(copies, looked_up=True)  # missed in the page's lookup just now
+            index = {m: i for i, m in enumerate(copies)}
+            for r, ev, masked in needed:
+                text_desc, image_desc = description_names(page.concept(r))
+                names = image_desc if ev.on_image else text_desc
+                if names:  # as in ``page_scores._context``: no description of that kind, no context
+                    ev.context_similarity = float((matrix[[row[d] for d in names]] @ vectors[index[masked]]).max())
+        for r in rows:
+            page.settle(r, page.evidence(r))
 
     def _match(self, post: Post, flt: Filter, ev: Evidence, probability: float, threshold: float) -> Match:
         spans = [s for s in (ev.lexicon_spans or ev.literal_spans or ev.related_spans)
@@ -345,112 +340,6 @@ class OpenVocabMatcher:
         confidence = _CONFIDENCE_FLOOR + (_CONFIDENCE_CEILING - _CONFIDENCE_FLOOR) * above
         return Match(filter_id=flt.id, on="image" if ev.on_image and not spans else "text", reason=reason,
                      spans=spans, confidence=round(min(_CONFIDENCE_CEILING, confidence), 3))
-
-class _Unit:
-    """One text the model saw (a post's title and body, or its image description), prepared once per page."""
-
-    __slots__ = ("fields", "stems", "text", "topic_mean", "words")
-
-    def __init__(self, text: str, fields: list[Tokens], topic_mean: float) -> None:
-        self.text, self.fields, self.topic_mean = text, fields, topic_mean
-        self.stems = frozenset().union(*(f.stems for f in fields))
-        self.words = [w for f in fields for w in f.words if w not in STOPWORDS]
-
-
-@dataclass(frozen=True)
-class _ConceptScores:
-    """One concept against every unit of the page; each list is indexed by unit."""
-
-    text_best: list[float]  # best cosine to a description posts' text is compared with
-    text_nearest: list[str]
-    image_best: list[float]  # the same for image descriptions
-    image_nearest: list[str]
-    exclusion: list[float]  # best cosine to an exclusion description
-    user_exclusion: list[float]  # best cosine to a user exclusion (0 if none)
-    word: list[float]  # the unit's vocabulary word closest to the subject ...
-    word_nearest: list[str]  # ... and that word ("" if none is in the vocabulary)
-    text_context: list[float | None]  # text_best with the filter's words masked (None: the unit has none)
-    image_context: list[float | None]
-    literal: list[tuple[list[str], bool]]  # the unit's un-negated mentions of the filter's words, any negated one
-    pending: list[str | None]  # the masked copy, where the unit has one whose vector was not at hand
-
-
-def _concept_scores(concepts: list[FilterConcept], units: list[_Unit], sims: np.ndarray, row: dict[str, int],
-                    matrix: np.ndarray, words: WordVectors, masks: dict[tuple[str, str], str]) -> list[_ConceptScores]:
-    known = [words.known(u.words) for u in units]
-    subjects = matrix[[row[c.subject] for c in concepts]]
-    word_sims = words.vectors([w for k in known for w in k]) @ subjects.T  # every unit's words x subjects
-    word_best, word_at = _closest_words(known, word_sims)
-    out = []
-    for c, concept in enumerate(concepts):
-        text_desc, image_desc = _description_names(concept)
-        text_best, text_nearest = _best(sims, [row[d] for d in text_desc], text_desc)
-        image_best, image_nearest = _best(sims, [row[d] for d in image_desc], image_desc)
-        exclusion = sims[:, [row[d] for d in concept.exclusions]].max(axis=1).tolist()
-        user = (sims[:, [row[d] for d in concept.user_exclusions]].max(axis=1).tolist() if concept.user_exclusions
-                else [0.0] * len(units))
-        text_context, image_context, pending = _context(concept, units, row, matrix, masks, text_desc, image_desc)
-        stems = subject_stems(concept.topic)
-        # Most units never use the filter's words: a set test spares the token-by-token scan.
-        literal = [_NO_MENTION if stems.isdisjoint(u.stems) else literal_evidence(concept, u.fields) for u in units]
-        out.append(_ConceptScores(text_best, text_nearest, image_best, image_nearest, exclusion, user,
-                                  word_best[c], word_at[c], text_context, image_context, literal, pending))
-    return out
-
-
-def _closest_words(known: list[list[str]], word_sims: np.ndarray) -> tuple[list[list[float]], list[list[str]]]:
-    """Per concept, per unit: the best similarity among the unit's known words (rows of ``word_sims``, unit after
-    unit) and the first word reaching it; 0.0 and "" for a unit without known words.
-
-    Segment reductions over the page's rows at once instead of numpy calls per unit; max and the first
-    maximum are exact, so the values are those of a max and argmax per unit.
-    """
-    n_concepts = word_sims.shape[1]
-    best = [[0.0] * len(known) for _ in range(n_concepts)]
-    at = [[""] * len(known) for _ in range(n_concepts)]
-    lengths = np.array([len(k) for k in known], dtype=np.intp)
-    present = np.flatnonzero(lengths)
-    if not len(present) or not n_concepts:
-        return best, at
-    starts = (np.cumsum(lengths) - lengths)[present]
-    top = np.maximum.reduceat(word_sims, starts, axis=0)  # [unit with words, concept]
-    rows = np.arange(len(word_sims))[:, None]
-    reaching = np.where(word_sims == np.repeat(top, lengths[present], axis=0), rows, len(word_sims))
-    first = np.minimum.reduceat(reaching, starts, axis=0) - starts[:, None]
-    for c, (values, firsts) in enumerate(zip(top.T.tolist(), first.T.tolist(), strict=True)):
-        for u, value, i in zip(present.tolist(), values, firsts, strict=True):
-            best[c][u] = value
-            at[c][u] = known[u][i]
-    return best, at
-
-
-_NO_MENTION: tuple[list[str], bool] = ([], False)  # read only (``_evidence`` copies the spans it keeps)
-
-
-def _context(concept: FilterConcept, units: list[_Unit], row: dict[str, int], matrix: np.ndarray,
-             masks: dict[tuple[str, str], str], text_desc: tuple[str, ...],
-             image_desc: tuple[str, ...]) -> tuple[list[float | None], list[float | None], list[str | None]]:
-    """Per unit: the best cosine of its masked copy (``without_subject``) to the text and image descriptions,
-    None where the unit holds none of the filter's words."""
-    text_ctx: list[float | None] = [None] * len(units)
-    image_ctx: list[float | None] = [None] * len(units)
-    pending: list[str | None] = [None] * len(units)
-    text_rows = matrix[[row[d] for d in text_desc]] if text_desc else None
-    image_rows = matrix[[row[d] for d in image_desc]] if image_desc else None
-    for u, unit in enumerate(units):
-        masked = masks.get((concept.topic, unit.text))
-        if masked is None:
-            continue
-        if masked not in row:  # not cached: settled or computed per pair (``OpenVocabMatcher._settle_context``)
-            pending[u] = masked
-            continue
-        vec = matrix[row[masked]]
-        if text_rows is not None:
-            text_ctx[u] = float((text_rows @ vec).max())
-        if image_rows is not None:
-            image_ctx[u] = float((image_rows @ vec).max())
-    return text_ctx, image_ctx, pending
-
 
 def _masked_texts(posts: list[Post], texts: list[str], filters: list[Filter],
                   concepts: dict[int, FilterConcept]) -> dict[tuple[str, str], str]:
@@ -470,15 +359,6 @@ def _masked_texts(posts: list[Post], texts: list[str], filters: list[Filter],
     return out
 
 
-def _best(sims: np.ndarray, columns: list[int], names: tuple[str, ...]) -> tuple[list[float], list[str]]:
-    """Per unit: the highest cosine among ``columns`` and the name of that column."""
-    if not columns:
-        return [-math.inf] * len(sims), [""] * len(sims)
-    block = sims[:, columns]
-    at = block.argmax(axis=1)
-    return block[np.arange(len(block)), at].tolist(), [names[i] for i in at]
-
-
 def _carrying_sentence(post: Post, word: str) -> list[str]:
     """The sentence holding the post's word closest to the filter: blurred instead of the whole post."""
     sentences = [s.group(0).strip() for field_ in (post.title, post.body) for s in _SENTENCE.finditer(field_)
@@ -487,48 +367,3 @@ def _carrying_sentence(post: Post, word: str) -> list[str]:
         return []
     carrying = [s for s in sentences if word and word in s.lower()]
     return [carrying[0] if carrying else sentences[0]]
-
-
-@lru_cache(maxsize=4096)
-def _description_names(concept: FilterConcept) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Descriptions a post's text is compared with, and those its image description is compared with."""
-    text = tuple(d for d in concept.descriptions if not d.startswith("a photo of"))
-    image = tuple(d for d in concept.descriptions if d.startswith("a photo of") or concept.visual)
-    return text, image
-
-
-def _evidence(concept: FilterConcept, seen: list[tuple[int, bool]], units: list[_Unit], scores: _ConceptScores,
-              lexicon: bool) -> Evidence:
-    spans, negated = _NO_MENTION  # a post's text is one unit and its image description another
-    image_spans, image_negated = _NO_MENTION
-    for u, is_image in seen:
-        if is_image:
-            image_spans, image_negated = scores.literal[u]
-        else:
-            spans, negated = scores.literal[u]
-    ev = Evidence(similarity=0.0, exclusion=0.0, topic_mean=0.0, word_similarity=0.0,
-                  closest_word="", user_exclusion=0.0, lexicon=lexicon,
-                  literal=bool(spans or image_spans), negated=negated or image_negated,
-                  information=concept.information, on_image=False, description=concept.topic,
-                  literal_spans=list(spans))
-    if concept.related:  # WordNet's other words for the subject and its kinds ("mako" for sharks)
-        fields = [f for u, _ in seen if not concept.related_stems.isdisjoint(units[u].stems) for f in units[u].fields]
-        ev.related_spans = related_evidence(concept.related, fields) if fields else []
-    best = -1.0
-    for u, is_image in seen:
-        similarity = scores.image_best[u] if is_image else scores.text_best[u]
-        if similarity > best:
-            best = similarity
-            ev.similarity = similarity
-            ev.context_similarity = scores.image_context[u] if is_image else scores.text_context[u]
-            ev.pending_mask = scores.pending[u]
-            ev.exclusion = scores.exclusion[u]
-            ev.user_exclusion = scores.user_exclusion[u]
-            ev.topic_mean = units[u].topic_mean
-            ev.on_image = is_image
-            ev.description = scores.image_nearest[u] if is_image else scores.text_nearest[u]
-    # The post's word closest to the subject, over the units seen (the first of equals, as one list would).
-    for u, _ in seen:
-        if scores.word_nearest[u] and (not ev.closest_word or scores.word[u] > ev.word_similarity):
-            ev.word_similarity, ev.closest_word = scores.word[u], scores.word_nearest[u]
-    return ev

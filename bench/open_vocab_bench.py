@@ -48,7 +48,6 @@ from gateway.feed_judge import FeedJudge
 from shared.config import PROJECT_ROOT, load_settings
 from shared.models import Filter
 from shared.moderation.embedder import Embedder
-from shared.moderation.evidence import without_subject, word_stems
 from shared.moderation.local import tokens_of
 from shared.moderation.offline import load_offline_model
 from shared.moderation.open_vocab import OpenVocabMatcher
@@ -202,8 +201,7 @@ async def measure_pages(redis_url: str, pages: int, first_serial: int, threads: 
         fresh_vectors = RedisVectors(client, model.embedder)
         fresh_judge = FeedJudge(client, OpenVocabMatcher(fresh_vectors, model.words), None, 30.0)
         await fresh_vectors.vectors([t for f in five for t in _concept_texts(f)])  # saved filters: warm
-        for per_post_memo in (tokens_of, word_stems, without_subject):  # the other process has not read these
-            per_post_memo.cache_clear()  # posts either (per-word and per-filter memos it has: they recur)
+        tokens_of.cache_clear()  # the other process has not read these posts (per-word memos it has: they recur)
         await timings.time("embeddings cached", fresh_judge.judge_page(posts, other), model.embedder,
                            fresh_judge.drain())
         assert fresh_vectors.model_runs == 0, "embeddings should have come from Redis"

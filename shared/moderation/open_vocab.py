@@ -29,7 +29,7 @@ import numpy as np
 from shared.models import Filter
 from shared.moderation.background import BACKGROUND_TOPICS
 from shared.moderation.concepts import FilterConcept, compile_concept
-from shared.moderation.evidence import FEATURES, Evidence, post_text, subject_stems, without_subject, word_stems
+from shared.moderation.evidence import FEATURES, Evidence, masked_copy, post_text, subject_stems
 from shared.moderation.expansion import Expansions, FilterExpansion, expansion_for
 from shared.moderation.local import LocalMatcher, post_fields
 from shared.moderation.page_scores import PageEvidence, Unit, concept_scores, description_names
@@ -247,9 +247,11 @@ class OpenVocabMatcher:
                                   intensity=f.intensity) for f in filters if curated(concepts[f.id].topic)]
         try:
             texts = [post_text(p.title, p.body) for p in posts]
-            masks = _masked_texts(posts, texts, filters, concepts)
+            # Tokens (once, for the masked copies, the literal and word evidence and the lexicon).
+            fields = [post_fields(p) for p in posts]
         except (TypeError, ValueError, AttributeError) as exc:  # malformed posts
             raise ProviderError(f"open-vocabulary matcher could not read the page: {exc}") from exc
+        masks = _masked_texts(posts, texts, fields, filters, concepts)
         unit_texts = list(dict.fromkeys(t for t in texts + [p.image_alt for p in posts] if t))
         wanted = unit_texts + [t for c in concepts.values() for t in c.texts()] + list(BACKGROUND_TOPICS)
         if settle is None:
@@ -257,20 +259,15 @@ class OpenVocabMatcher:
         unique = list(dict.fromkeys(wanted))  # starts with unit_texts, in their order
         listed = set(unique)
         optional = [m for m in dict.fromkeys(masks.values()) if m not in listed] if settle else []
-        fields: list[list[Tokens]] = []
         lexicon: dict[str, PostVerdict] = {}
 
-        def read_posts() -> None:
-            """Tokens (once, for the lexicon and for the literal and word evidence below) and the lexicon's
-            verdicts: they need no vectors, so they are read while the model embeds the page's new texts."""
-            try:
-                fields.extend(post_fields(p) for p in posts)
-            except (TypeError, ValueError, AttributeError) as exc:  # malformed posts
-                raise ProviderError(f"open-vocabulary matcher could not read the page: {exc}") from exc
-            if lexicon_filters:  # none on a topic it knows: nothing for it to read
-                lexicon.update(self.lexicon.judge_sync(posts, lexicon_filters, fields))
+        def read_lexicon() -> None:
+            """The lexicon's verdicts need no vectors: read while the model embeds the page's new texts."""
+            lexicon.update(self.lexicon.judge_sync(posts, lexicon_filters, fields))
 
-        matrix = await self.source.vectors(unique, if_cached=optional, meanwhile=read_posts)
+        # None on a topic it knows: nothing for it to read.
+        matrix = await self.source.vectors(unique, if_cached=optional,
+                                           meanwhile=read_lexicon if lexicon_filters else None)
         # A post's text is its title and body (their tokens are those of the joined text: a line break
         # ends a clause); an image description is its own field.
         unit_fields = {text: [f for f in fs[:2] if len(f)] for text, fs in zip(texts, fields, strict=True) if text}
@@ -341,21 +338,27 @@ class OpenVocabMatcher:
         return Match(filter_id=flt.id, on="image" if ev.on_image and not spans else "text", reason=reason,
                      spans=spans, confidence=round(min(_CONFIDENCE_CEILING, confidence), 3))
 
-def _masked_texts(posts: list[Post], texts: list[str], filters: list[Filter],
+def _masked_texts(posts: list[Post], texts: list[str], fields: list[list[Tokens]], filters: list[Filter],
                   concepts: dict[int, FilterConcept]) -> dict[tuple[str, str], str]:
-    """(topic, text) -> the text with the filter's words masked, where it holds any and the filter sees it
-    (``Evidence.context_similarity``)."""
+    """(topic, text) -> the text with the filter's words masked (``without_subject``, built from the post's
+    tokens), where it holds any and the filter sees it (``Evidence.context_similarity``)."""
     out: dict[tuple[str, str], str] = {}
     per_filter = [(concepts[f.id].topic, subject_stems(concepts[f.id].topic), f.applies_to_text(),
                    f.applies_to_images()) for f in filters]
-    for post, text in zip(posts, texts, strict=True):
-        fields = [(seen, word_stems(seen)) for seen in (text, post.image_alt)]
+    for post, text, (title, body, image) in zip(posts, texts, fields, strict=True):
+        text_stems = set(title.stems).union(body.stems)
         for topic, stems, on_text, on_images in per_filter:
-            for (seen, seen_stems), applies in zip(fields, (on_text, on_images), strict=True):
-                # Most texts hold none of a filter's words: a set test, before ``without_subject``'s cache lookup.
-                if (seen and applies and not stems.isdisjoint(seen_stems) and (topic, seen) not in out
-                        and (masked := without_subject(topic, seen)) != seen):
-                    out[(topic, seen)] = masked
+            # Most texts hold none of a filter's words: a set test spares the copy.
+            if on_text and text and (topic, text) not in out and not stems.isdisjoint(text_stems):
+                # Title and body masked apart and joined as the model sees them: the copy of the joined text.
+                masked = post_text(masked_copy(stems, title), masked_copy(stems, body))
+                if masked != text:
+                    out[(topic, text)] = masked
+            alt = post.image_alt
+            if on_images and alt and (topic, alt) not in out and not stems.isdisjoint(image.stems):
+                masked = masked_copy(stems, image)
+                if masked != alt:
+                    out[(topic, alt)] = masked
     return out
 
 

@@ -12,7 +12,7 @@ development data). Two readings:
   expansions scored by the rule variant (as before the expanded variant existed); with the expansions
   scored by ``combined_expanded`` (the matcher now). All in-sample: both variants were fitted on these posts.
 * ``leave-one-filter-out``: each filter judged by fits that never saw it: the rule variant fitted on the
-  other 21 pooled filters, and each way of fitting the expanded variant (``EXPANDED_FITS``) on the other
+  other 33 pooled filters, and each way of fitting the expanded variant (``EXPANDED_FITS``) on the other
   eleven, with the spread of its difference to rules only over a bootstrap of the twelve filters.
 """
 
@@ -95,7 +95,8 @@ async def run() -> int:
     print("\n== leave-one-filter-out (each filter judged by fits without it)\n" + header)
     rule_lofo = leave_one_filter_out(*rules, [f.id for f in pooled_filters(groups)])
     base = score(gold, rule_lofo, ids)
-    print(_row("rules only (combined, fitted on the other 21)", base, dev_ids, gold, ids, rule_lofo))
+    others = len(pooled_filters(groups)) - 1
+    print(_row(f"rules only (combined, fitted on the other {others})", base, dev_ids, gold, ids, rule_lofo))
     for how in EXPANDED_FITS:
         predicted = leave_one_expanded_filter_out(rules, expanded, ids, how)
         result = score(gold, predicted, ids)

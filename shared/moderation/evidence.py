@@ -29,6 +29,10 @@ FEATURES = (
     "lexicon_match",  # the hand-curated matcher matched (precise on the topics it knows)
     "negated_mention",  # they appear, but only negated ("no sharks this year")
     "related_mention",  # another word for the subject or one of its kinds appears, not negated (WordNet: "mako")
+    # similarity again on an information filter ("celebrity deaths", "comments about people's weight"), else 0: one
+    # sentence delivering the news is enough, so the post as a whole sits further from the descriptions than a post
+    # about a thing does, and such filters need their own slope
+    "information_similarity",
     "bias",
 )
 
@@ -68,6 +72,7 @@ class Evidence:
             float(self.lexicon),
             float(self.negated and not self.literal),
             float(bool(self.related_spans)),
+            self.similarity if self.information else 0.0,
             1.0,
         ]
 

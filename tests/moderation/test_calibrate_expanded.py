@@ -18,13 +18,16 @@ from shared.moderation.evidence import FEATURES
 
 
 def synthetic(filter_ids: list[int], seed: int) -> Features:
-    """Ten posts per filter; every feature informative, the bias column 1."""
+    """Ten posts per filter; every feature informative, the bias column 1. Each feature's shift shrinks as features
+    are added, so the classes overlap (never separable, which would push the F1-best threshold to 1) whatever
+    their number."""
     rng = np.random.default_rng(seed)
+    shift = 1.5 / np.sqrt(len(FEATURES) - 1)
     rows, labels, keys = [], [], []
     for fid in filter_ids:
         for n in range(10):
             y = float(n % 2)
-            rows.append([*(rng.normal(y, 1.0, len(FEATURES) - 1)), 1.0])
+            rows.append([*(rng.normal(y * shift, 1.0, len(FEATURES) - 1)), 1.0])
             labels.append(y)
             keys.append((f"f{fid}-p{n}", fid))
     return np.array(rows), np.array(labels), keys

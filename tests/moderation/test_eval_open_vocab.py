@@ -16,7 +16,7 @@ from shared.moderation.types import Post
 FILTERS = '[{"id": 1, "filter_text": "kites", "content_type": "all", "intensity": 2},' \
           ' {"id": 2, "filter_text": "volcanoes", "content_type": "text", "intensity": 3}]'
 POSTS = [
-    '{"id": "s1", "platform": "x", "title": "", "body": "flew my new kite on the beach, the string snapped", '
+    '{"id": "s1", "platform": "twitter", "title": "", "body": "flew my new kite on the beach, the string snapped", '
     '"image_alt": "", "matches": [1], "note": ""}',
     '{"id": "s2", "platform": "reddit", "title": "Eruption last night", "body": "The volcano sent lava down the '
     'east slope and the village was evacuated.", "image_alt": "", "matches": [2], "note": ""}',

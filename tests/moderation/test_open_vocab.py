@@ -29,6 +29,30 @@ def test_framing_is_not_the_subject_and_news_is_information() -> None:
     assert any("idiom" in e for e in layoffs.exclusions)
 
 
+@pytest.mark.parametrize("text", ["celebrity deaths", "crypto prices", "gas prices", "election results",
+                                  "F1 race results", "comments about people's weight", "jokes about bald men",
+                                  "talk about diets", "layoff announcements"])
+def test_news_prices_deaths_results_and_talk_are_information(text: str) -> None:
+    assert compile_concept(text).information
+
+
+@pytest.mark.parametrize("text", ["sharks", "cults", "close-up photos of rats", "bad turbulence on flights",
+                                  "dead birds", "worms and maggots"])
+def test_things_are_not_information(text: str) -> None:
+    assert not compile_concept(text).information
+
+
+def test_an_information_filter_is_described_as_the_news_it_names() -> None:
+    deaths = compile_concept("royal deaths").descriptions
+    assert "a royal has died" in deaths and "news: royal deaths" in deaths
+    assert "who won the election" in compile_concept("election results").descriptions
+    assert "the price of gas" in compile_concept("gas prices").descriptions
+    talk = compile_concept("jokes about bald men").descriptions
+    assert "a remark about bald men" in talk
+    # a filter about a thing keeps the thing's descriptions only
+    assert not any("died" in d or "remark" in d for d in compile_concept("sharks").descriptions)
+
+
 def test_curated_means_the_lexicon_knows_the_topic() -> None:
     assert curated("spiders") and curated("student loans")
     assert not curated("sharks") and not curated("earthquakes")

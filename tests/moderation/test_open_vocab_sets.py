@@ -15,6 +15,7 @@ from bench.open_vocab_data import (
     OPEN_VOCAB_DIR,
     final_set,
     heldout2_set,
+    heldout3_set,
     pooled_development,
     pooled_filters,
 )
@@ -29,9 +30,17 @@ def _read(name: str) -> Any:
     return orjson.loads((OPEN_VOCAB_DIR / name).read_bytes())
 
 
-def _records() -> list[dict[str, Any]]:
-    lines = (OPEN_VOCAB_DIR / "heldout2.jsonl").read_text(encoding="utf-8").splitlines()
+def _records(name: str = "heldout2") -> list[dict[str, Any]]:
+    lines = (OPEN_VOCAB_DIR / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
     return [orjson.loads(line) for line in lines if line.strip()]
+
+
+def _about(filter_text: str) -> str:
+    return filter_text.split(", but")[0]
+
+
+# The later authors' sets: their name, their post ids' letter and the filter sets written before them.
+LATER_SETS = [("heldout2", "b", ["filters.json"]), ("heldout3", "c", ["filters.json", "heldout2_filters.json"])]
 
 
 def _topic_words(filter_text: str) -> set[str]:
@@ -39,30 +48,33 @@ def _topic_words(filter_text: str) -> set[str]:
     return words - KIND_WORDS
 
 
-def test_blind_filters_are_well_formed_and_new() -> None:
-    filters = _read("heldout2_filters.json")
+@pytest.mark.parametrize(("name", "letter", "earlier"), LATER_SETS)
+def test_blind_filters_are_well_formed_and_new(name: str, letter: str, earlier: list[str]) -> None:
+    filters = _read(f"{name}_filters.json")
     assert len(filters) >= 10
     assert [f["id"] for f in filters] == list(range(1, len(filters) + 1))
     for f in filters:
         assert set(f) == {"id", "filter_text", "content_type", "intensity"}
         assert f["content_type"] in ("all", "text", "image") and 1 <= f["intensity"] <= 5
     assert {f["content_type"] for f in filters} == {"all", "text", "image"}
-    development = [f["filter_text"] for f in _read("filters.json")]
+    development = [f["filter_text"] for e in earlier for f in _read(e)]
     for f in filters:
         for other in development:
-            assert not _topic_words(f["filter_text"]) & _topic_words(other), (f["filter_text"], other)
+            # what the filters are about, not what their users allow ("but cartoon frogs", "but cartoon snakes")
+            assert not _topic_words(_about(f["filter_text"])) & _topic_words(_about(other)), (f["filter_text"], other)
 
 
-def test_blind_posts_are_well_formed() -> None:
-    filters = {f["id"]: f for f in _read("heldout2_filters.json")}
-    records = _records()
+@pytest.mark.parametrize(("name", "letter", "earlier"), LATER_SETS)
+def test_blind_posts_are_well_formed(name: str, letter: str, earlier: list[str]) -> None:
+    filters = {f["id"]: f for f in _read(f"{name}_filters.json")}
+    records = _records(name)
     assert len(records) >= 100
     assert len({r["id"] for r in records}) == len(records)
     for r in records:
         assert set(r) == RECORD_KEYS, r["id"]
-        assert re.fullmatch(r"b\d{3}", r["id"]), r["id"]
+        assert re.fullmatch(rf"{letter}\d{{3}}", r["id"]), r["id"]
         assert all(isinstance(r[k], str) for k in RECORD_KEYS - {"matches"}), r["id"]
-        assert r["platform"] in ("reddit", "x") and (r["platform"] == "reddit" or r["title"] == ""), r["id"]
+        assert r["platform"] in ("reddit", "x", "twitter") and (r["platform"] == "reddit" or r["title"] == ""), r["id"]
         assert r["title"] or r["body"] or r["image_alt"], r["id"]
         assert r["matches"] == sorted(set(r["matches"])), r["id"]
         assert all(isinstance(m, int) and m in filters for m in r["matches"]), r["id"]
@@ -92,13 +104,13 @@ def test_topic_words_drop_kind_words(text: str, words: set[str]) -> None:
     assert _topic_words(text) == words
 
 
-def test_the_pooled_development_data_keeps_22_filters_apart() -> None:
+def test_the_pooled_development_data_keeps_34_filters_apart() -> None:
     groups = pooled_development()
-    assert [g.name for g in groups] == ["dev", "heldout", "heldout2"]
+    assert [g.name for g in groups] == ["dev", "heldout", "heldout2", "heldout3"]
     filters = pooled_filters(groups)
-    assert [f.id for f in filters] == list(range(1, 13)) + list(range(101, 111))
+    assert [f.id for f in filters] == list(range(1, 13)) + list(range(101, 111)) + list(range(201, 213))
     posts = [lp for g in groups for lp in g.posts]
-    assert len(posts) == 341 and len({lp.post.id for lp in posts}) == 341
+    assert len(posts) == 510 and len({lp.post.id for lp in posts}) == 510
     for g in groups:  # every label names a filter of the post's own set
         own = {f.id for f in g.filters}
         assert all(lp.gold <= own for lp in g.posts), g.name
@@ -106,16 +118,26 @@ def test_the_pooled_development_data_keeps_22_filters_apart() -> None:
     _, blind = heldout2_set()
     assert [sorted(lp.gold) for lp in groups[2].posts] == [sorted(m + 100 for m in lp.gold) for lp in blind]
     assert [f.filter_text for f in groups[2].filters] == [f["filter_text"] for f in _read("heldout2_filters.json")]
+    # and heldout3 its own, moved to 201-212
+    _, third = heldout3_set()
+    assert [sorted(lp.gold) for lp in groups[3].posts] == [sorted(m + 200 for m in lp.gold) for lp in third]
+    assert [f.filter_text for f in groups[3].filters] == [f["filter_text"] for f in _read("heldout3_filters.json")]
 
 
 def test_the_final_set_is_read_only_when_both_files_are_there(tmp_path: Path) -> None:
     assert final_set(tmp_path) is None
     (tmp_path / FINAL_FILTERS).write_text('[{"id": 1, "filter_text": "kites", "content_type": "all", "intensity": 2}]')
     assert final_set(tmp_path) is None  # the posts are missing
-    (tmp_path / FINAL_POSTS).write_text('{"id": "t1", "platform": "x", "title": "", "body": "my kite got stuck", '
-                                        '"image_alt": "", "matches": [1], "note": ""}\n')
+    # Any platform the gateway serves loads: reddit, x and twitter (the final set's posts use twitter and reddit).
+    records = [{"id": f"t{i}", "platform": platform, "title": "", "body": "my kite got stuck", "image_alt": "",
+                "matches": [1], "note": ""} for i, platform in enumerate(("twitter", "reddit", "x"))]
+    (tmp_path / FINAL_POSTS).write_text("".join(orjson.dumps(r).decode() + "\n" for r in records))
     loaded = final_set(tmp_path)
     assert loaded is not None
     filters, posts = loaded
     assert [f.filter_text for f in filters] == ["kites"]
-    assert [(lp.post.id, sorted(lp.gold)) for lp in posts] == [("t1", [1])]
+    assert [(lp.post.id, sorted(lp.gold)) for lp in posts] == [("t0", [1]), ("t1", [1]), ("t2", [1])]
+
+
+def test_the_final_set_is_the_fourth_blind_set() -> None:
+    assert (FINAL_FILTERS, FINAL_POSTS) == ("heldout4_filters.json", "heldout4.jsonl")

@@ -220,6 +220,7 @@ class PageEvidence:
         self.word_unit = np.where(image_closer, i, np.where(text_word, t, none))
         literal = s.literal[c, t] | s.literal[c, i]
         user = s.user_exclusion[c, u]
+        information = np.array([concepts[k].information for k in concept_of], dtype=bool)[:, None]
         lexicon = np.zeros((len(filters), len(text_unit)), dtype=bool)
         for p, f in lexicon_spans:
             lexicon[f, p] = True
@@ -233,6 +234,7 @@ class PageEvidence:
             "lexicon_match": lexicon,
             "negated_mention": (s.negated[c, t] | s.negated[c, i]) & ~literal,
             "related_mention": s.related[c, t] | s.related[c, i],
+            "information_similarity": np.where(information, similarity, 0.0),
             "bias": np.ones_like(similarity),
         }
         if tuple(columns) != FEATURES:  # Evidence.features() is the definition; these columns must follow it

@@ -188,6 +188,9 @@ def description_names(concept: FilterConcept) -> tuple[tuple[str, ...], tuple[st
     return text, image
 
 
+_SIMILARITY = FEATURES.index("similarity")
+
+
 class PageEvidence:
     """Every (post, filter) pair of a page, post after post, the filters in order within each: ``features``
     (one ``FEATURES`` row each) and ``lexicon`` (the curated matcher matched), with an ``Evidence`` built
@@ -263,7 +266,7 @@ class PageEvidence:
         if built is not None:
             return built
         p, f = divmod(row, self.n_filters)
-        s, x = self.scores, self.features[row]
+        s = self.scores
         c, t, i = int(self.concept_of[f, 0]), int(self.text_unit[f, p]), int(self.image_unit[f, p])
         u, word_unit, on_image = int(self.unit[f, p]), int(self.word_unit[f, p]), bool(self.on_image[f, p])
         concept = self.concepts[c]
@@ -278,7 +281,8 @@ class PageEvidence:
         related = list(s.related_spans[c].get(t, []))
         related += [w for w in s.related_spans[c].get(i, []) if w not in related]
         built = self._built[row] = Evidence(
-            similarity=float(x[0]), exclusion=float(s.exclusion[c, u]), topic_mean=float(s.topic_mean[u]),
+            similarity=float(self.features[row, _SIMILARITY]), exclusion=float(s.exclusion[c, u]),
+            topic_mean=float(s.topic_mean[u]),
             word_similarity=float(s.word[c, word_unit]), closest_word=s.known[word_unit][first] if first >= 0 else "",
             user_exclusion=float(s.user_exclusion[c, u]), lexicon=bool(self.lexicon[row]),
             literal=bool(self._literal[f, p]), negated=bool(s.negated[c, t] or s.negated[c, i]),

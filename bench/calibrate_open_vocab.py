@@ -175,7 +175,7 @@ class ExpandedFit:
 # The stored fit (``--write``): the description and exclusion features refitted on the expanded concepts (the
 # expansion changes exactly those; its specific exclusions make the margin over them informative, where the rule
 # fit weighs it negatively), with the rule variant's L2, and what an expansion does not change held at the rule
-# weights (fitted on 34 filters). Chosen among ``EXPANDED_FITS`` on their leave-one-filter-out figures
+# weights (fitted on 45 filters). Chosen among ``EXPANDED_FITS`` on their leave-one-filter-out figures
 # (``bench/eval_expansion.py``), so its figure is somewhat optimistic.
 EXPANDED_FIT = ExpandedFit("unexpanded features kept, the rest L2 0.1", L2, toward_rules=False,
                            kept=UNEXPANDED_FEATURES)

@@ -11,11 +11,11 @@ Sets:
   ``tests/moderation/heldout_posts.py`` (``bench/eval_sets.py``; the output says which); the weights
   never saw either;
 * the pooled open-vocabulary development data (``bench.open_vocab_data.pooled_development``: dev,
-  heldout, heldout2 and heldout3, 510 posts over 34 filters): embedding and combined figures are
-  leave-one-filter-out (each filter judged by a fit on the other 33), never in-sample; then the same
-  predictions per source set. The three held-out sets were each scored once for a report and are
+  heldout, heldout2, heldout3 and heldout4, 672 posts over 45 filters): embedding and combined figures
+  are leave-one-filter-out (each filter judged by a fit on the other 44), never in-sample; then the same
+  predictions per source set. The four held-out sets were each scored once for a report and are
   development data now: their rows are not test figures;
-* with ``--final``, the final blind set (``heldout4_filters.json`` + ``heldout4.jsonl``, written by a
+* with ``--final``, the final blind set (``heldout5_filters.json`` + ``heldout5.jsonl``, written by a
   separate author and added at the end), judged by the fit on the whole pool (``calibration.json``). It
   is scored once, for the final report: nothing may be tuned on it. Without those files it says so and
   exits with status 1.

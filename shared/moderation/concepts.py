@@ -83,10 +83,13 @@ class FilterConcept:
     visual: bool  # the user asked about pictures ("close-up photos of ...")
     related: tuple[str, ...] = ()  # other words for the subject and its kinds, from WordNet ("hammerhead shark")
     related_stems: frozenset[str] = frozenset()  # their first words' stems: a post with none of them mentions none
+    # What a post the user said is fine reads like: each exclusion as typed and, where it does not name the
+    # subject ("food" for "octopus and squid"), said of the subject ("a post about food involving octopus and squid").
+    user_exclusion_descriptions: tuple[str, ...] = ()
 
     def texts(self) -> tuple[str, ...]:
         """Every text the model embeds for this concept, in a fixed order."""
-        return (self.subject, *self.descriptions, *self.exclusions, *self.user_exclusions)
+        return (self.subject, *self.descriptions, *self.exclusions, *self.user_exclusion_descriptions)
 
     def with_expansion(self, expansion: FilterExpansion | None) -> FilterConcept:
         """This concept plus what a cloud model said the filter means (``shared.moderation.expansion``).
@@ -138,6 +141,24 @@ def _news_phrasings(topic: str) -> list[str]:
     return []
 
 
+# How an exclusion that does not name the subject is said of it: "food" -> "a post about food involving octopus
+# and squid".
+_USER_EXCLUSION_TEMPLATES = ("a post about {excluded} involving {subject}",)
+
+
+def _user_exclusion_descriptions(subject: str, excluded: list[str]) -> tuple[str, ...]:
+    subject_words = set(_WORD.findall(subject.lower()))
+    out: list[str] = []
+    for e in excluded:
+        out.append(e)
+        if not subject_words & set(_WORD.findall(e.lower())):
+            out += (t.format(excluded=e, subject=subject) for t in _USER_EXCLUSION_TEMPLATES)
+    return tuple(dict.fromkeys(out))
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
 def compile_concept(filter_text: str) -> FilterConcept:
     """The rule concept with what WordNet says about its subject."""
     rules = rule_concept(filter_text)
@@ -175,6 +196,7 @@ def rule_concept(filter_text: str) -> FilterConcept:
         descriptions=tuple(dict.fromkeys(descriptions)),
         exclusions=exclusions,
         user_exclusions=tuple(user_exclusions),
+        user_exclusion_descriptions=_user_exclusion_descriptions(subject, user_exclusions),
         information=information,
         visual=visual,
     )

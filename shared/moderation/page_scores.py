@@ -94,8 +94,8 @@ def concept_scores(concepts: list[FilterConcept], units: list[Unit], sims: np.nd
         _best(sims, [row[d] for d in text_desc], text_best[c], text_nearest[c])
         _best(sims, [row[d] for d in image_desc], image_best[c], image_nearest[c])
         exclusion[c, :n] = sims[:, [row[d] for d in concept.exclusions]].max(axis=1)
-        if concept.user_exclusions:
-            user_exclusion[c, :n] = sims[:, [row[d] for d in concept.user_exclusions]].max(axis=1)
+        if concept.user_exclusion_descriptions:
+            user_exclusion[c, :n] = sims[:, [row[d] for d in concept.user_exclusion_descriptions]].max(axis=1)
         pending.append(_context(concept, units, row, matrix, masks, text_desc, image_desc, text_context[c],
                                 image_context[c]))
         has_pending[c, list(pending[c])] = True

@@ -21,6 +21,17 @@ def test_the_users_own_exclusion_is_split_off() -> None:
     assert compile_concept("sharks").user_exclusions == ()
 
 
+def test_an_exclusion_that_does_not_name_the_subject_is_also_said_of_it() -> None:
+    # "food" alone sits far from "grilled octopus with lemon"; said of the subject it is what the user allows.
+    octopus = compile_concept("octopus and squid, but food is fine")
+    assert octopus.user_exclusions == ("food",)  # what the user typed (the cloud prompt's reader_says_fine)
+    assert octopus.user_exclusion_descriptions == ("food", "a post about food involving octopus and squid")
+    # one that names the subject is already said of it
+    assert compile_concept("snakes, but cartoon snakes are fine").user_exclusion_descriptions == ("cartoon snakes",)
+    assert compile_concept("sharks").user_exclusion_descriptions == ()
+    assert "a post about food involving octopus and squid" in octopus.texts()
+
+
 def test_framing_is_not_the_subject_and_news_is_information() -> None:
     rats = compile_concept("close-up photos of rats")
     assert (rats.subject, rats.visual, rats.information) == ("rats", True, False)

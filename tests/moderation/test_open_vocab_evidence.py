@@ -77,7 +77,7 @@ async def test_every_pair_gets_the_numbers_of_its_definition(model_parts: tuple[
             assert ev.similarity == pytest.approx(similarity, abs=1e-5)
             assert (ev.description, ev.on_image) == (description, on_image)
             assert ev.exclusion == pytest.approx(max(float(vec(d) @ v) for d in concept.exclusions), abs=1e-5)
-            user = max((float(vec(d) @ v) for d in concept.user_exclusions), default=0.0)
+            user = max((float(vec(d) @ v) for d in concept.user_exclusion_descriptions), default=0.0)
             assert ev.user_exclusion == pytest.approx(user, abs=1e-5)
             assert ev.topic_mean == pytest.approx(float((topics @ v).mean()), abs=1e-5)
             words = [w for text, _ in units for w in tokenize(text).words

@@ -16,6 +16,7 @@ from bench.open_vocab_data import (
     final_set,
     heldout2_set,
     heldout3_set,
+    heldout4_set,
     pooled_development,
     pooled_filters,
 )
@@ -104,13 +105,14 @@ def test_topic_words_drop_kind_words(text: str, words: set[str]) -> None:
     assert _topic_words(text) == words
 
 
-def test_the_pooled_development_data_keeps_34_filters_apart() -> None:
+def test_the_pooled_development_data_keeps_45_filters_apart() -> None:
     groups = pooled_development()
-    assert [g.name for g in groups] == ["dev", "heldout", "heldout2", "heldout3"]
+    assert [g.name for g in groups] == ["dev", "heldout", "heldout2", "heldout3", "heldout4"]
     filters = pooled_filters(groups)
-    assert [f.id for f in filters] == list(range(1, 13)) + list(range(101, 111)) + list(range(201, 213))
+    assert [f.id for f in filters] == (list(range(1, 13)) + list(range(101, 111)) + list(range(201, 213))
+                                       + list(range(301, 312)))
     posts = [lp for g in groups for lp in g.posts]
-    assert len(posts) == 510 and len({lp.post.id for lp in posts}) == 510
+    assert len(posts) == 672 and len({lp.post.id for lp in posts}) == 672
     for g in groups:  # every label names a filter of the post's own set
         own = {f.id for f in g.filters}
         assert all(lp.gold <= own for lp in g.posts), g.name
@@ -122,6 +124,11 @@ def test_the_pooled_development_data_keeps_34_filters_apart() -> None:
     _, third = heldout3_set()
     assert [sorted(lp.gold) for lp in groups[3].posts] == [sorted(m + 200 for m in lp.gold) for lp in third]
     assert [f.filter_text for f in groups[3].filters] == [f["filter_text"] for f in _read("heldout3_filters.json")]
+    # and heldout4 its own, moved to 301-311
+    _, fourth = heldout4_set()
+    assert [sorted(lp.gold) for lp in groups[4].posts] == [sorted(m + 300 for m in lp.gold) for lp in fourth]
+    assert [lp.post.id for lp in groups[4].posts] == ["h4-" + lp.post.id for lp in fourth]  # d001... repeat dev's
+    assert [f.filter_text for f in groups[4].filters] == [f["filter_text"] for f in _read("heldout4_filters.json")]
 
 
 def test_the_final_set_is_read_only_when_both_files_are_there(tmp_path: Path) -> None:
@@ -139,5 +146,5 @@ def test_the_final_set_is_read_only_when_both_files_are_there(tmp_path: Path) ->
     assert [(lp.post.id, sorted(lp.gold)) for lp in posts] == [("t0", [1]), ("t1", [1]), ("t2", [1])]
 
 
-def test_the_final_set_is_the_fourth_blind_set() -> None:
-    assert (FINAL_FILTERS, FINAL_POSTS) == ("heldout4_filters.json", "heldout4.jsonl")
+def test_the_final_set_is_the_fifth_blind_set() -> None:
+    assert (FINAL_FILTERS, FINAL_POSTS) == ("heldout5_filters.json", "heldout5.jsonl")

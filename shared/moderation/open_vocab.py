@@ -265,7 +265,7 @@ class OpenVocabMatcher:
             """The lexicon's verdicts need no vectors: read while the model embeds the page's new texts."""
             lexicon.update(self.lexicon.judge_sync(posts, lexicon_filters, fields))
 
-        # None on a topic it knows: nothing for it to read.
+        # With no filter on a topic the lexicon knows, it has nothing to read.
         matrix = await self.source.vectors(unique, if_cached=optional,
                                            meanwhile=read_lexicon if lexicon_filters else None)
         # A post's text is its title and body (their tokens are those of the joined text: a line break

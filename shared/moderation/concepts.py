@@ -144,6 +144,7 @@ def _news_phrasings(topic: str) -> list[str]:
 # How an exclusion that does not name the subject is said of it: "food" -> "a post about food involving octopus
 # and squid".
 _USER_EXCLUSION_TEMPLATES = ("a post about {excluded} involving {subject}",)
+_WORD = re.compile(r"[a-z0-9]+")
 
 
 def _user_exclusion_descriptions(subject: str, excluded: list[str]) -> tuple[str, ...]:
@@ -154,9 +155,6 @@ def _user_exclusion_descriptions(subject: str, excluded: list[str]) -> tuple[str
         if not subject_words & set(_WORD.findall(e.lower())):
             out += (t.format(excluded=e, subject=subject) for t in _USER_EXCLUSION_TEMPLATES)
     return tuple(dict.fromkeys(out))
-
-
-_WORD = re.compile(r"[a-z0-9]+")
 
 
 def compile_concept(filter_text: str) -> FilterConcept:

@@ -12,6 +12,7 @@ Started here rather than by the ``dramatiq`` CLI for two reasons:
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import signal
 import threading
@@ -35,6 +36,8 @@ def main() -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    # `kill -USR1 <pid>` writes every thread's stack to stderr: where a stuck job is stuck, without a debugger.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     worker.runner.services()  # provider clients and configuration errors show up now, not in the first job
     broker.emit_after("process_boot")
     worker.start()

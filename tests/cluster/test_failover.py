@@ -8,6 +8,7 @@ duplicated, filters lost, time until the cluster and the system are healthy agai
 from __future__ import annotations
 
 import random
+import signal
 import threading
 import time
 import uuid
@@ -148,7 +149,9 @@ def test_primary_killed_under_load(rabbitmq: RabbitMQServer, image_host: ImageSe
         record("redis_cluster_primary_killed", **figures)
         print("FAILOVER", figures)
         if lost:
-            print("NOTIFIER LOG", nt.log_tail(60), "WORKER LOG", wk.log_tail(30), sep="\n")
+            wk.popen.send_signal(signal.SIGUSR1)  # the worker writes every thread's stack to its log
+            time.sleep(0.5)
+            print("NOTIFIER LOG", nt.log_tail(60), "WORKER LOG", wk.log_tail(400), sep="\n")
             debug = redisconn.sync_client(cluster.url, cluster=True)
             for user, url, _ in lost:
                 entries = debug.xrange(keys.user_log_key(user))

@@ -16,6 +16,7 @@ that ``imaging.wiring.build_worker`` made.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
@@ -23,6 +24,8 @@ from typing import Any
 import dramatiq
 import redis
 from dramatiq.middleware import CurrentMessage, TimeLimitExceeded
+from redis.cluster import RedisCluster
+from redis.exceptions import RedisClusterException
 
 from imaging import payloads, pipeline
 from imaging.announce import Announcer
@@ -37,6 +40,8 @@ from shared.jobqueue import (
     PROCESS_IMAGE_CLOUD_ACTOR,
     image_route,
 )
+
+log = logging.getLogger(__name__)
 
 MAX_RETRIES = 3
 
@@ -76,15 +81,24 @@ class JobRunner:
             self._services.providers.close()
 
     def wait_for_redis(self, deadline: float) -> bool:
-        """Ping Redis until it answers (True) or ``deadline`` (minus a reserve) passes (False)."""
+        """Ask Redis until it answers (True) or ``deadline`` (minus a reserve) passes (False)."""
         while time.monotonic() + REDIS_WAIT_SECONDS < deadline - REDIS_WAIT_RESERVE_SECONDS:
             time.sleep(REDIS_WAIT_SECONDS)
             try:
-                if self.redis.ping():
+                if self._redis_answers():
                     return True
-            except (redis.ConnectionError, redis.TimeoutError):
+            except (redis.ConnectionError, redis.TimeoutError, RedisClusterException):
                 continue
         return False
+
+    def _redis_answers(self) -> bool:
+        if not isinstance(self.redis, RedisCluster):
+            return bool(self.redis.ping())
+        # A job's keys sit on several primaries, and PING asks only one node. The slot map is read again
+        # first: errors on a node's own connection (announce.py's WAIT pipeline) never ask the cluster
+        # client for a new one, so a dead primary's slots stayed mapped to it after its failover.
+        self.redis.nodes_manager.initialize()
+        return bool(self.redis.ping(target_nodes=RedisCluster.PRIMARIES))
 
     def handle(self, payload: Any) -> None:
         """Run the job; if Redis goes away meanwhile, wait for it (within the time limit) and run it again.
@@ -103,7 +117,9 @@ class JobRunner:
             try:
                 self._handle(payload, message, deadline)
                 return
-            except (redis.ConnectionError, redis.TimeoutError):
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                log.warning("Redis failed during job %s (%s: %s); waiting for it, then running the job again",
+                            message.message_id if message else "?", type(exc).__name__, exc)
                 if not self.wait_for_redis(deadline):
                     raise
 

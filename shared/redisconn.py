@@ -109,6 +109,12 @@ def sync_client(url: str, *, cluster: bool = False, parser: str = "auto") -> red
             socket_timeout=COMMAND_TIMEOUT,
             health_check_interval=15,
             retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
+            # A transaction (MULTI/EXEC) counts its connection errors per pipeline object and asks for a new
+            # slot map only at the reinitialize_steps-th (default 5), which its 4 attempts never reach: after a
+            # failover, transactions on a dead primary's slots failed for a minute while other commands worked
+            # (tests/cluster/test_failover.py). 1: every such error, and every MOVED, asks for a refresh
+            # (merged and rate-limited by redis-py).
+            reinitialize_steps=1,
             **_parser_kwargs(sync_parser_class(parser)),
         )
     return redis.Redis.from_url(

@@ -3,15 +3,16 @@
 ``bench/data/open_vocab/`` holds twelve filters on topics the lexicon was never curated for
 (``filters.json``) with two sets of posts labelled against them (``dev.jsonl``, ``heldout.jsonl``), ten
 other filters (``heldout2_filters.json``) with their posts (``heldout2.jsonl``, a second author), and twelve
-more (``heldout3_filters.json``, ``heldout3.jsonl``, a third author), and eleven more (``heldout4_filters.json``,
-``heldout4.jsonl``, a fourth author). Every held-out set was scored once for a report and is development data
-now: the five are pooled (``pooled_development``: 672 posts over 45 filters, the later authors' filter ids
-moved to 101-110, 201-212 and 301-311 so the 45 stay distinct); weights and the threshold are fitted on the
-pool and validated leave-one-filter-out. The blind set that is scored once, for the final report, is
-``heldout5*`` (``final_set``), written by a separate author and added only at the end. Records follow the format
+more (``heldout3_filters.json``, ``heldout3.jsonl``, a third author), eleven more (``heldout4_filters.json``,
+``heldout4.jsonl``, a fourth author) and eleven more (``heldout5_filters.json``, ``heldout5.jsonl``, a fifth
+author). Every held-out set was scored once for a report and is development data now: the six are pooled
+(``pooled_development``: 832 posts over 56 filters, the later authors' filter ids moved to 101-110, 201-212,
+301-311 and 401-411 so the 56 stay distinct); weights and the threshold are fitted on the pool and validated
+leave-one-filter-out. The blind set that is scored once, for the final report, is ``heldout6*``
+(``final_set``), written by a separate author and added only at the end. Records follow the format
 and labelling policy in ``bench/data/open_vocab/README.md``; a post's ``platform`` is not read (any value the
 gateway serves, "reddit", "x" or "twitter", loads alike). heldout4's post ids repeat dev's, so the pool prefixes
-them ("h4-d001").
+them ("h4-d001"); heldout5's (e001...) repeat none and stay as they are.
 """
 
 from __future__ import annotations
@@ -66,11 +67,17 @@ def heldout4_set() -> tuple[list[Filter], list[LabelledPost]]:
     return load_filters(OPEN_VOCAB_DIR / "heldout4_filters.json"), load_posts(OPEN_VOCAB_DIR / "heldout4.jsonl")
 
 
-# The later authors' filters keep their own numbers, moved past the first twelve: 101-110, 201-212, 301-311.
+def heldout5_set() -> tuple[list[Filter], list[LabelledPost]]:
+    """The fifth author's set on new filters (its own filter ids 1-11, unrelated to the others')."""
+    return load_filters(OPEN_VOCAB_DIR / "heldout5_filters.json"), load_posts(OPEN_VOCAB_DIR / "heldout5.jsonl")
+
+
+# The later authors' filters keep their own numbers, moved past the first twelve: 101-110, 201-212, 301-311, 401-411.
 HELDOUT2_ID_OFFSET = 100
 HELDOUT3_ID_OFFSET = 200
 HELDOUT4_ID_OFFSET = 300
-FINAL_FILTERS, FINAL_POSTS = "heldout5_filters.json", "heldout5.jsonl"
+HELDOUT5_ID_OFFSET = 400
+FINAL_FILTERS, FINAL_POSTS = "heldout6_filters.json", "heldout6.jsonl"
 
 
 @dataclass(frozen=True)
@@ -94,15 +101,16 @@ def _offset(filters: list[Filter], posts: list[LabelledPost], by: int,
 
 
 def pooled_development() -> list[LabelledGroup]:
-    """Every labelled open-vocabulary post the project may tune on: 45 filters, distinct ids, distinct post ids."""
+    """Every labelled open-vocabulary post the project may tune on: 56 filters, distinct ids, distinct post ids."""
     filters, dev = dev_set()
     _, held = heldout_set()
     filters2, held2 = _offset(*heldout2_set(), HELDOUT2_ID_OFFSET)
     filters3, held3 = _offset(*heldout3_set(), HELDOUT3_ID_OFFSET)
     filters4, held4 = _offset(*heldout4_set(), HELDOUT4_ID_OFFSET, HELDOUT4_POST_PREFIX)
+    filters5, held5 = _offset(*heldout5_set(), HELDOUT5_ID_OFFSET)
     groups = [LabelledGroup("dev", filters, dev), LabelledGroup("heldout", filters, held),
               LabelledGroup("heldout2", filters2, held2), LabelledGroup("heldout3", filters3, held3),
-              LabelledGroup("heldout4", filters4, held4)]
+              LabelledGroup("heldout4", filters4, held4), LabelledGroup("heldout5", filters5, held5)]
     post_ids = [lp.post.id for g in groups for lp in g.posts]
     if len(set(post_ids)) != len(post_ids):
         raise ValueError("post ids repeat across the pooled sets")
@@ -117,11 +125,12 @@ def pooled_files() -> list[Path]:
     """The files ``pooled_development`` reads (their digest names a calibration's data)."""
     return [OPEN_VOCAB_DIR / n for n in ("filters.json", "dev.jsonl", "heldout.jsonl", "heldout2_filters.json",
                                          "heldout2.jsonl", "heldout3_filters.json", "heldout3.jsonl",
-                                         "heldout4_filters.json", "heldout4.jsonl")]
+                                         "heldout4_filters.json", "heldout4.jsonl", "heldout5_filters.json",
+                                         "heldout5.jsonl")]
 
 
 def final_set(directory: Path = OPEN_VOCAB_DIR) -> tuple[list[Filter], list[LabelledPost]] | None:
-    """The final blind set (``heldout5``), or None while it is not in ``directory``."""
+    """The final blind set (``heldout6``), or None while it is not in ``directory``."""
     filters, posts = directory / FINAL_FILTERS, directory / FINAL_POSTS
     if not (filters.is_file() and posts.is_file()):
         return None

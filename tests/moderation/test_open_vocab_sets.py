@@ -17,6 +17,7 @@ from bench.open_vocab_data import (
     heldout2_set,
     heldout3_set,
     heldout4_set,
+    heldout5_set,
     pooled_development,
     pooled_filters,
 )
@@ -105,14 +106,14 @@ def test_topic_words_drop_kind_words(text: str, words: set[str]) -> None:
     assert _topic_words(text) == words
 
 
-def test_the_pooled_development_data_keeps_45_filters_apart() -> None:
+def test_the_pooled_development_data_keeps_56_filters_apart() -> None:
     groups = pooled_development()
-    assert [g.name for g in groups] == ["dev", "heldout", "heldout2", "heldout3", "heldout4"]
+    assert [g.name for g in groups] == ["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5"]
     filters = pooled_filters(groups)
     assert [f.id for f in filters] == (list(range(1, 13)) + list(range(101, 111)) + list(range(201, 213))
-                                       + list(range(301, 312)))
+                                       + list(range(301, 312)) + list(range(401, 412)))
     posts = [lp for g in groups for lp in g.posts]
-    assert len(posts) == 672 and len({lp.post.id for lp in posts}) == 672
+    assert len(posts) == 832 and len({lp.post.id for lp in posts}) == 832
     for g in groups:  # every label names a filter of the post's own set
         own = {f.id for f in g.filters}
         assert all(lp.gold <= own for lp in g.posts), g.name
@@ -129,6 +130,11 @@ def test_the_pooled_development_data_keeps_45_filters_apart() -> None:
     assert [sorted(lp.gold) for lp in groups[4].posts] == [sorted(m + 300 for m in lp.gold) for lp in fourth]
     assert [lp.post.id for lp in groups[4].posts] == ["h4-" + lp.post.id for lp in fourth]  # d001... repeat dev's
     assert [f.filter_text for f in groups[4].filters] == [f["filter_text"] for f in _read("heldout4_filters.json")]
+    # and heldout5 its own, moved to 401-411 (its post ids e001... repeat no other set's)
+    _, fifth = heldout5_set()
+    assert [sorted(lp.gold) for lp in groups[5].posts] == [sorted(m + 400 for m in lp.gold) for lp in fifth]
+    assert [lp.post.id for lp in groups[5].posts] == [lp.post.id for lp in fifth]
+    assert [f.filter_text for f in groups[5].filters] == [f["filter_text"] for f in _read("heldout5_filters.json")]
 
 
 def test_the_final_set_is_read_only_when_both_files_are_there(tmp_path: Path) -> None:
@@ -146,5 +152,5 @@ def test_the_final_set_is_read_only_when_both_files_are_there(tmp_path: Path) ->
     assert [(lp.post.id, sorted(lp.gold)) for lp in posts] == [("t0", [1]), ("t1", [1]), ("t2", [1])]
 
 
-def test_the_final_set_is_the_fifth_blind_set() -> None:
-    assert (FINAL_FILTERS, FINAL_POSTS) == ("heldout5_filters.json", "heldout5.jsonl")
+def test_the_final_set_is_the_sixth_blind_set() -> None:
+    assert (FINAL_FILTERS, FINAL_POSTS) == ("heldout6_filters.json", "heldout6.jsonl")

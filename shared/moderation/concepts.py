@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 from shared.moderation.expansion import FilterExpansion
 from shared.moderation.related import related_stems
-from shared.moderation.senses import SubjectSenses, subject_senses
+from shared.moderation.senses import SubjectSenses, filter_senses
 from shared.moderation.wordnet import shared_wordnet
 
 # "X, but Y are fine", "X except Y", "X (not Y)": the clause after these is the user's exclusion.
@@ -160,7 +160,7 @@ def _user_exclusion_descriptions(subject: str, excluded: list[str]) -> tuple[str
 def compile_concept(filter_text: str) -> FilterConcept:
     """The rule concept with what WordNet says about its subject."""
     rules = rule_concept(filter_text)
-    return with_senses(rules, subject_senses(shared_wordnet(), rules.subject, rules.user_exclusions))
+    return with_senses(rules, filter_senses(shared_wordnet(), rules.subject, rules.user_exclusions))
 
 
 def with_senses(concept: FilterConcept, senses: SubjectSenses) -> FilterConcept:

@@ -9,10 +9,16 @@ without proper or scientific names, and only where the word's own first sense li
 but chickens are fine" drops hen and rooster). ``concepts.py`` turns them into a description naming a
 few kinds, the meant sense's definition as another description, and the words a post may mention
 (``evidence.related_evidence``). Measured on the pooled development data (``bench/eval_wordnet.py``).
+
+A subject WordNet does not know as a whole ("drinking and alcohol", "worms and maggots", "stuff touching
+eyeballs (contacts, eye drops, lasik)") is read part by part (``filter_senses``): each part's related
+words, definition and kinds, as for a one-word subject (fifth session: leave-one-filter-out +0.012 micro /
++0.013 macro on the 56-filter pool, README).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -21,6 +27,8 @@ from shared.moderation.wordnet import Sense
 
 HYPONYM_DEPTH = 3
 KINDS_NAMED = 6  # related words named in the "such as" description
+# What separates the parts of a subject WordNet does not know as a whole: "X and Y", "X or Y", "X, Y", "X (Y, Z)".
+_PARTS = re.compile(r"\s*(?:,|\(|\)|&|/|\band\b|\bor\b)\s*", re.IGNORECASE)
 
 
 class Nouns(Protocol):
@@ -38,9 +46,14 @@ class SubjectSenses:
     meant: tuple[Sense, ...] = ()  # the first sense and the others in its lexicographer file
     others: tuple[Sense, ...] = ()  # the senses not meant
     related: tuple[str, ...] = ()  # other words for the meant senses and their kinds
+    # A subject read part by part ("drinking and alcohol"): each part WordNet knows, with its own senses.
+    parts: tuple[tuple[str, SubjectSenses], ...] = ()
 
     def descriptions(self, subject: str) -> tuple[str, ...]:
-        """The meant sense's definition, and the subject with a few of its kinds named."""
+        """The meant sense's definition, and the subject with a few of its kinds named (each part's, for a subject
+        read part by part)."""
+        if self.parts:
+            return tuple(d for part, senses in self.parts for d in senses.descriptions(part))
         out = [self.meant[0].definition] if self.meant and self.meant[0].definition else []
         if self.related:
             out.append(f"{subject}, such as {', '.join(self.related[:KINDS_NAMED])}")
@@ -73,3 +86,18 @@ def subject_senses(wordnet: Nouns, subject: str, user_exclusions: tuple[str, ...
             if not first_sense_only or (own and own[0].id in ids):
                 related.append(lower)
     return SubjectSenses(tuple(meant), tuple(s for s in senses if s not in meant), tuple(related))
+
+
+@lru_cache(maxsize=4096)
+def filter_senses(wordnet: Nouns, subject: str, user_exclusions: tuple[str, ...] = ()) -> SubjectSenses:
+    """``subject_senses`` of the subject, or where WordNet does not know it as a whole, of each of its parts: their
+    related words in the parts' order, and each part's descriptions (``SubjectSenses.descriptions``)."""
+    whole = subject_senses(wordnet, subject, user_exclusions)
+    parts = [p for p in _PARTS.split(subject) if p.strip()]
+    if whole.meant or len(parts) < 2:
+        return whole
+    known = [(p, senses) for p in parts if (senses := subject_senses(wordnet, p, user_exclusions)).meant]
+    related = tuple(dict.fromkeys(w for _, senses in known for w in senses.related))
+    return SubjectSenses(meant=tuple(s for _, senses in known for s in senses.meant),
+                         others=tuple(s for _, senses in known for s in senses.others), related=related,
+                         parts=tuple(known))

@@ -11,7 +11,7 @@ from shared.moderation.concepts import compile_concept, rule_concept
 from shared.moderation.embedder import ModelUnavailable
 from shared.moderation.evidence import related_evidence
 from shared.moderation.related import plain_word
-from shared.moderation.senses import subject_senses
+from shared.moderation.senses import filter_senses, subject_senses
 from shared.moderation.text import tokenize
 from shared.moderation.wordnet import EXTRACT_FILE, WordNet, WordNetUnavailable, load_wordnet, shared_wordnet
 
@@ -93,3 +93,29 @@ def test_related_mentions_are_whole_and_not_negated() -> None:
         "Mako", "great white sharks"]
     assert related_evidence(related, [tokenize("no mako this year, just a white shark")]) == []
     assert related_evidence(related, [tokenize("Orbital Games is laying off 300 people")]) == []
+
+
+def test_a_subject_wordnet_does_not_know_as_a_whole_is_read_part_by_part() -> None:
+    wordnet = shared_wordnet()
+    assert subject_senses(wordnet, "drinking and alcohol") == subject_senses(wordnet, "no such thing")  # empty
+    senses = filter_senses(wordnet, "drinking and alcohol")
+    assert [part for part, _ in senses.parts] == ["drinking", "alcohol"]
+    assert {"boozing", "alcoholic beverage"} <= set(senses.related)  # one from each part
+    concept = compile_concept("drinking and alcohol")
+    assert concept.related == senses.related and "boozing" in concept.related
+    added = concept.descriptions[len(rule_concept("drinking and alcohol").descriptions):]
+    assert added == ("the act of consuming liquids", f"drinking, such as {', '.join(senses.parts[0][1].related[:6])}",
+                     "a liquor or brew containing alcohol as the active agent",
+                     f"alcohol, such as {', '.join(senses.parts[1][1].related[:6])}")
+    # parts in parentheses and lists; a part WordNet does not know adds nothing
+    eyes = filter_senses(wordnet, "stuff touching eyeballs (contacts, eye drops, lasik)")
+    assert [part for part, _ in eyes.parts] == ["contacts", "lasik"]
+    # a subject WordNet knows as a whole is read whole, and one with a single part is as before
+    assert filter_senses(wordnet, "sharks") == subject_senses(wordnet, "sharks")
+    assert filter_senses(wordnet, "trypophobia") == subject_senses(wordnet, "trypophobia")
+
+
+def test_what_the_user_allows_is_no_related_word_of_any_part() -> None:
+    assert {"earthworm", "tapeworm"} <= set(compile_concept("worms and maggots").related)
+    concept = compile_concept("worms and maggots, but earthworms are fine")
+    assert "tapeworm" in concept.related and "earthworm" not in concept.related

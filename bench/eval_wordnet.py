@@ -16,7 +16,9 @@ features without WordNet:
 * ``kinds``: one more description naming up to six related words ("sharks, such as cow shark, ...");
 * the related words' hyponym depth (1, 2, 3, 5) and without the first-sense test.
 
-The matcher ships "related + definition + kinds" (``concepts.compile_concept``). Each variant here starts
+The matcher ships "related + definition + kinds" (``concepts.compile_concept``), and since the fifth session
+reads a subject WordNet does not know as a whole part by part (``senses.filter_senses``); the variants here
+read the whole subject only (``subject_senses``), as when they were measured. Each variant here starts
 from the rule concept (``concepts.rule_concept``) and adds its own pieces; the concept is swapped in by
 replacing ``open_vocab.concept_for`` for the run, nothing else. They change only the concept's texts
 (embedded once per filter) and one feature: no page's model work grows.

@@ -165,6 +165,9 @@ def test_primary_killed_under_load(rabbitmq: RabbitMQServer, image_host: ImageSe
         assert {w for _, w in failures} <= {"503/503", "503/200", "200/503"}, failures[:5]
         assert len(failures) < 20 and figures["failure_window_s"] < 10, figures
         assert duplicated == 0 and filters_lost == 0
+        # Every accepted job finishes and its user is told: a stale slot map once stalled the worker's threads
+        # for a minute here (test_failover_clients.py), which lost events in about 1 run of 12.
+        assert not lost, figures
     finally:
         stop.set()
         for s in sockets.values():

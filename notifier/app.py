@@ -43,6 +43,8 @@ from shared.metrics_export import exposition
 
 log = logging.getLogger("notifier")
 
+FRAMES_PER_TURN = 16  # frames one socket handles before the event loop turns to others (serve)
+
 
 
 def resume_position(params: Any) -> tuple[str, int] | None:
@@ -112,8 +114,15 @@ async def socket_endpoint(websocket: WebSocket) -> None:
 
 async def serve(conn: Connection, protocol: Protocol, hub: Hub, settings: Settings) -> None:
     websocket = conn.websocket
+    handled = 0
     while True:
         message = await websocket.receive()
+        handled += 1
+        if handled % FRAMES_PER_TURN == 0:
+            # One read from a client can hold thousands of small frames, and receive() hands queued ones over
+            # without suspending: a flooding socket held the event loop for seconds and every other socket's
+            # events waited (tests/reliability/test_hostile_ws.py). Let the others run between batches.
+            await asyncio.sleep(0)
         if message["type"] == "websocket.disconnect":
             return
         text = message.get("text")

@@ -2,13 +2,13 @@
 
     .venv/bin/python -m bench.calibrate_open_vocab [--write]
 
-The pool (``bench.open_vocab_data.pooled_development``): 994 posts over 67 filters, each post judged
+The pool (``bench.open_vocab_data.pooled_development``): 1,152 posts over 78 filters, each post judged
 against its own set's filters. Features per (post, filter) come from ``OpenVocabMatcher.gather``
 (``shared/moderation/evidence.py``). A logistic regression (L2, Newton steps) combines them; one global
 threshold maximises F1. The figures printed are leave-one-filter-out: each filter is scored by weights
-and a threshold fitted on the other 66, so they say how the matcher does on a filter it was not tuned
-on. ``--write`` stores the fit on all 67 in ``shared/moderation/calibration.json``. The final blind set
-(``heldout7``) is never read here.
+and a threshold fitted on the other 77, so they say how the matcher does on a filter it was not tuned
+on. ``--write`` stores the fit on all 78 in ``shared/moderation/calibration.json``. The final blind set
+(``heldout8``) is never read here.
 
 The second variant, ``combined_expanded``, scores filters with a cloud expansion. It is fitted (``EXPANDED_FIT``)
 on the only filters with expansions to fit on: the first author's twelve with the hand-written stand-ins of
@@ -175,7 +175,7 @@ class ExpandedFit:
 # The stored fit (``--write``): the description and exclusion features refitted on the expanded concepts (the
 # expansion changes exactly those; its specific exclusions make the margin over them informative, where the rule
 # fit weighs it negatively), with the rule variant's L2, and what an expansion does not change held at the rule
-# weights (fitted on 67 filters). Chosen among ``EXPANDED_FITS`` on their leave-one-filter-out figures
+# weights (fitted on 78 filters). Chosen among ``EXPANDED_FITS`` on their leave-one-filter-out figures
 # (``bench/eval_expansion.py``), so its figure is somewhat optimistic.
 EXPANDED_FIT = ExpandedFit("unexpanded features kept, the rest L2 0.1", L2, toward_rules=False,
                            kept=UNEXPANDED_FEATURES)

@@ -11,11 +11,11 @@ Sets:
   ``tests/moderation/heldout_posts.py`` (``bench/eval_sets.py``; the output says which); the weights
   never saw either;
 * the pooled open-vocabulary development data (``bench.open_vocab_data.pooled_development``: dev,
-  heldout, heldout2, heldout3, heldout4, heldout5 and heldout6, 994 posts over 67 filters): embedding and
-  combined figures are leave-one-filter-out (each filter judged by a fit on the other 66), never in-sample;
-  then the same predictions per source set. The six held-out sets were each scored once for a report and
+  heldout, heldout2, heldout3, heldout4, heldout5, heldout6 and heldout7, 1,152 posts over 78 filters): embedding and
+  combined figures are leave-one-filter-out (each filter judged by a fit on the other 77), never in-sample;
+  then the same predictions per source set. The seven held-out sets were each scored once for a report and
   are development data now: their rows are not test figures;
-* with ``--final``, the final blind set (``heldout7_filters.json`` + ``heldout7.jsonl``, written by a
+* with ``--final``, the final blind set (``heldout8_filters.json`` + ``heldout8.jsonl``, written by a
   separate author and added at the end), judged by the fit on the whole pool (``calibration.json``). It
   is scored once, for the final report: nothing may be tuned on it. Without those files it says so and
   exits with status 1.

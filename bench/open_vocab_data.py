@@ -5,15 +5,17 @@
 other filters (``heldout2_filters.json``) with their posts (``heldout2.jsonl``, a second author), and twelve
 more (``heldout3_filters.json``, ``heldout3.jsonl``, a third author), eleven more (``heldout4_filters.json``,
 ``heldout4.jsonl``, a fourth author), eleven more (``heldout5_filters.json``, ``heldout5.jsonl``, a fifth
-author) and eleven more (``heldout6_filters.json``, ``heldout6.jsonl``, a sixth author). Every held-out set was
-scored once for a report and is development data now: the seven are pooled (``pooled_development``: 994 posts
-over 67 filters, the later authors' filter ids moved to 101-110, 201-212, 301-311, 401-411 and 501-511 so the 67
-stay distinct); weights and the threshold are fitted on the pool and validated leave-one-filter-out. The blind
-set that is scored once, for the final report, is ``heldout7*`` (``final_set``), written by a separate author
-and added only at the end. Records follow the format
+author), eleven more (``heldout6_filters.json``, ``heldout6.jsonl``, a sixth author) and eleven more
+(``heldout7_filters.json``, ``heldout7.jsonl``, a seventh author). Every held-out set was scored once for a report
+and is development data now: the eight are pooled (``pooled_development``: 1,152 posts over 78 filters, the later
+authors' filter ids moved to 101-110, 201-212, 301-311, 401-411, 501-511 and 601-611 so the 78 stay distinct);
+weights and the threshold are fitted on the pool and validated leave-one-filter-out. The blind set that is scored
+once, for the final report, is ``heldout8*`` (``final_set``), written by a separate author and added only at the
+end. Records follow the format
 and labelling policy in ``bench/data/open_vocab/README.md``; a post's ``platform`` is not read (any value the
 gateway serves, "reddit", "x" or "twitter", loads alike). heldout4's post ids repeat dev's, so the pool prefixes
-them ("h4-d001"); heldout5's (e001...) and heldout6's (f001...) repeat none and stay as they are.
+them ("h4-d001"); heldout5's (e001...), heldout6's (f001...) and heldout7's (g001...) repeat none and stay as
+they are.
 """
 
 from __future__ import annotations
@@ -78,14 +80,20 @@ def heldout6_set() -> tuple[list[Filter], list[LabelledPost]]:
     return load_filters(OPEN_VOCAB_DIR / "heldout6_filters.json"), load_posts(OPEN_VOCAB_DIR / "heldout6.jsonl")
 
 
+def heldout7_set() -> tuple[list[Filter], list[LabelledPost]]:
+    """The seventh author's set on new filters (its own filter ids 1-11, unrelated to the others')."""
+    return load_filters(OPEN_VOCAB_DIR / "heldout7_filters.json"), load_posts(OPEN_VOCAB_DIR / "heldout7.jsonl")
+
+
 # The later authors' filters keep their own numbers, moved past the first twelve: 101-110, 201-212, 301-311, 401-411,
-# 501-511.
+# 501-511, 601-611.
 HELDOUT2_ID_OFFSET = 100
 HELDOUT3_ID_OFFSET = 200
 HELDOUT4_ID_OFFSET = 300
 HELDOUT5_ID_OFFSET = 400
 HELDOUT6_ID_OFFSET = 500
-FINAL_FILTERS, FINAL_POSTS = "heldout7_filters.json", "heldout7.jsonl"
+HELDOUT7_ID_OFFSET = 600
+FINAL_FILTERS, FINAL_POSTS = "heldout8_filters.json", "heldout8.jsonl"
 
 
 @dataclass(frozen=True)
@@ -109,7 +117,7 @@ def _offset(filters: list[Filter], posts: list[LabelledPost], by: int,
 
 
 def pooled_development() -> list[LabelledGroup]:
-    """Every labelled open-vocabulary post the project may tune on: 67 filters, distinct ids, distinct post ids."""
+    """Every labelled open-vocabulary post the project may tune on: 78 filters, distinct ids, distinct post ids."""
     filters, dev = dev_set()
     _, held = heldout_set()
     filters2, held2 = _offset(*heldout2_set(), HELDOUT2_ID_OFFSET)
@@ -117,10 +125,11 @@ def pooled_development() -> list[LabelledGroup]:
     filters4, held4 = _offset(*heldout4_set(), HELDOUT4_ID_OFFSET, HELDOUT4_POST_PREFIX)
     filters5, held5 = _offset(*heldout5_set(), HELDOUT5_ID_OFFSET)
     filters6, held6 = _offset(*heldout6_set(), HELDOUT6_ID_OFFSET)
+    filters7, held7 = _offset(*heldout7_set(), HELDOUT7_ID_OFFSET)
     groups = [LabelledGroup("dev", filters, dev), LabelledGroup("heldout", filters, held),
               LabelledGroup("heldout2", filters2, held2), LabelledGroup("heldout3", filters3, held3),
               LabelledGroup("heldout4", filters4, held4), LabelledGroup("heldout5", filters5, held5),
-              LabelledGroup("heldout6", filters6, held6)]
+              LabelledGroup("heldout6", filters6, held6), LabelledGroup("heldout7", filters7, held7)]
     post_ids = [lp.post.id for g in groups for lp in g.posts]
     if len(set(post_ids)) != len(post_ids):
         raise ValueError("post ids repeat across the pooled sets")
@@ -136,11 +145,12 @@ def pooled_files() -> list[Path]:
     return [OPEN_VOCAB_DIR / n for n in ("filters.json", "dev.jsonl", "heldout.jsonl", "heldout2_filters.json",
                                          "heldout2.jsonl", "heldout3_filters.json", "heldout3.jsonl",
                                          "heldout4_filters.json", "heldout4.jsonl", "heldout5_filters.json",
-                                         "heldout5.jsonl", "heldout6_filters.json", "heldout6.jsonl")]
+                                         "heldout5.jsonl", "heldout6_filters.json", "heldout6.jsonl",
+                                         "heldout7_filters.json", "heldout7.jsonl")]
 
 
 def final_set(directory: Path = OPEN_VOCAB_DIR) -> tuple[list[Filter], list[LabelledPost]] | None:
-    """The final blind set (``heldout7``), or None while it is not in ``directory``."""
+    """The final blind set (``heldout8``), or None while it is not in ``directory``."""
     filters, posts = directory / FINAL_FILTERS, directory / FINAL_POSTS
     if not (filters.is_file() and posts.is_file()):
         return None

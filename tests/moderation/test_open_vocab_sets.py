@@ -19,6 +19,7 @@ from bench.open_vocab_data import (
     heldout4_set,
     heldout5_set,
     heldout6_set,
+    heldout7_set,
     pooled_development,
     pooled_filters,
 )
@@ -107,14 +108,16 @@ def test_topic_words_drop_kind_words(text: str, words: set[str]) -> None:
     assert _topic_words(text) == words
 
 
-def test_the_pooled_development_data_keeps_67_filters_apart() -> None:
+def test_the_pooled_development_data_keeps_78_filters_apart() -> None:
     groups = pooled_development()
-    assert [g.name for g in groups] == ["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6"]
+    assert [g.name for g in groups] == ["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6",
+                                        "heldout7"]
     filters = pooled_filters(groups)
     assert [f.id for f in filters] == (list(range(1, 13)) + list(range(101, 111)) + list(range(201, 213))
-                                       + list(range(301, 312)) + list(range(401, 412)) + list(range(501, 512)))
+                                       + list(range(301, 312)) + list(range(401, 412)) + list(range(501, 512))
+                                       + list(range(601, 612)))
     posts = [lp for g in groups for lp in g.posts]
-    assert len(posts) == 994 and len({lp.post.id for lp in posts}) == 994
+    assert len(posts) == 1152 and len({lp.post.id for lp in posts}) == 1152
     for g in groups:  # every label names a filter of the post's own set
         own = {f.id for f in g.filters}
         assert all(lp.gold <= own for lp in g.posts), g.name
@@ -141,6 +144,11 @@ def test_the_pooled_development_data_keeps_67_filters_apart() -> None:
     assert [sorted(lp.gold) for lp in groups[6].posts] == [sorted(m + 500 for m in lp.gold) for lp in sixth]
     assert [lp.post.id for lp in groups[6].posts] == [lp.post.id for lp in sixth]
     assert [f.filter_text for f in groups[6].filters] == [f["filter_text"] for f in _read("heldout6_filters.json")]
+    # and heldout7 its own, moved to 601-611 (its post ids g001... repeat no other set's)
+    _, seventh = heldout7_set()
+    assert [sorted(lp.gold) for lp in groups[7].posts] == [sorted(m + 600 for m in lp.gold) for lp in seventh]
+    assert [lp.post.id for lp in groups[7].posts] == [lp.post.id for lp in seventh]
+    assert [f.filter_text for f in groups[7].filters] == [f["filter_text"] for f in _read("heldout7_filters.json")]
 
 
 def test_the_final_set_is_read_only_when_both_files_are_there(tmp_path: Path) -> None:
@@ -158,5 +166,5 @@ def test_the_final_set_is_read_only_when_both_files_are_there(tmp_path: Path) ->
     assert [(lp.post.id, sorted(lp.gold)) for lp in posts] == [("t0", [1]), ("t1", [1]), ("t2", [1])]
 
 
-def test_the_final_set_is_the_seventh_blind_set() -> None:
-    assert (FINAL_FILTERS, FINAL_POSTS) == ("heldout7_filters.json", "heldout7.jsonl")
+def test_the_final_set_is_the_eighth_blind_set() -> None:
+    assert (FINAL_FILTERS, FINAL_POSTS) == ("heldout8_filters.json", "heldout8.jsonl")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.moderation.concepts import compile_concept, rule_concept
+from shared.moderation.concepts import compile_concept, rule_concept, senses_subject
 from shared.moderation.embedder import ModelUnavailable
 from shared.moderation.evidence import related_evidence
 from shared.moderation.related import plain_word
@@ -113,6 +113,35 @@ def test_a_subject_wordnet_does_not_know_as_a_whole_is_read_part_by_part() -> No
     # a subject WordNet knows as a whole is read whole, and one with a single part is as before
     assert filter_senses(wordnet, "sharks") == subject_senses(wordnet, "sharks")
     assert filter_senses(wordnet, "trypophobia") == subject_senses(wordnet, "trypophobia")
+
+
+@pytest.mark.parametrize(("subject", "read"), [
+    ("tight spaces like caves and crawlspaces", "tight spaces, caves and crawlspaces"),
+    ("insects such as ants", "insects, ants"),
+    ("bugs, e.g. roaches", "bugs, roaches"),
+    ("fish including sharks", "fish, sharks"),
+    ("horror movies, especially clowns", "horror movies, clowns"),
+    # "like" as a verb introduces no examples
+    ("people who like cats", "people who like cats"),
+    ("things I like", "things I like"),
+    ("likely stuff", "likely stuff"),
+])
+def test_examples_of_the_subject_are_read_beside_it(subject: str, read: str) -> None:
+    assert senses_subject(subject) == read
+
+
+def test_a_subject_given_by_examples_takes_the_examples_senses() -> None:
+    wordnet = shared_wordnet()
+    concept = compile_concept("tight spaces like caves and crawlspaces")
+    # the examples are parts of their own, not "tight spaces like caves" (which WordNet does not know)
+    senses = filter_senses(wordnet, "tight spaces, caves and crawlspaces")
+    assert [part for part, _ in senses.parts] == ["caves", "crawlspaces"]
+    assert concept.related == senses.related and {"grotto", "crawl space"} <= set(concept.related)
+    # the descriptions keep the user's words; only WordNet's definitions and kinds are added
+    rules = rule_concept("tight spaces like caves and crawlspaces")
+    assert rules.subject == "tight spaces like caves and crawlspaces"
+    assert concept.descriptions[:len(rules.descriptions)] == rules.descriptions
+    assert any(d.startswith("caves, such as") for d in concept.descriptions[len(rules.descriptions):])
 
 
 def test_what_the_user_allows_is_no_related_word_of_any_part() -> None:

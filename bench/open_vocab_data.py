@@ -55,44 +55,27 @@ def heldout_set() -> tuple[list[Filter], list[LabelledPost]]:
     return load_filters(), load_posts(OPEN_VOCAB_DIR / "heldout.jsonl")
 
 
-def heldout2_set() -> tuple[list[Filter], list[LabelledPost]]:
-    """The second author's set on new filters (its own filter ids 1-10, unrelated to ``filters.json``'s)."""
-    return load_filters(OPEN_VOCAB_DIR / "heldout2_filters.json"), load_posts(OPEN_VOCAB_DIR / "heldout2.jsonl")
+def author_set(name: str) -> tuple[list[Filter], list[LabelledPost]]:
+    """A later author's set on new filters, ``<name>_filters.json`` + ``<name>.jsonl`` (its own filter ids from 1,
+    unrelated to ``filters.json``'s or any other set's)."""
+    return load_filters(OPEN_VOCAB_DIR / f"{name}_filters.json"), load_posts(OPEN_VOCAB_DIR / f"{name}.jsonl")
 
 
-def heldout3_set() -> tuple[list[Filter], list[LabelledPost]]:
-    """The third author's set on new filters (its own filter ids 1-12, unrelated to the others')."""
-    return load_filters(OPEN_VOCAB_DIR / "heldout3_filters.json"), load_posts(OPEN_VOCAB_DIR / "heldout3.jsonl")
+@dataclass(frozen=True)
+class PooledSet:
+    """A later author's set as the pool holds it: filter ids moved by ``id_offset``, post ids given ``post_prefix``."""
+
+    name: str
+    id_offset: int
+    post_prefix: str = ""
 
 
-def heldout4_set() -> tuple[list[Filter], list[LabelledPost]]:
-    """The fourth author's set on new filters (its own filter ids 1-11, unrelated to the others')."""
-    return load_filters(OPEN_VOCAB_DIR / "heldout4_filters.json"), load_posts(OPEN_VOCAB_DIR / "heldout4.jsonl")
+# The later authors' sets, pooled in the order they were written and spent. Each keeps its own filter numbers, moved
+# past the first twelve; heldout4's post ids (d001...) repeat dev.jsonl's, so the pool prefixes them (the file keeps
+# its own).
+POOLED_SETS = (PooledSet("heldout2", 100), PooledSet("heldout3", 200), PooledSet("heldout4", 300, "h4-"),
+               PooledSet("heldout5", 400), PooledSet("heldout6", 500), PooledSet("heldout7", 600))
 
-
-def heldout5_set() -> tuple[list[Filter], list[LabelledPost]]:
-    """The fifth author's set on new filters (its own filter ids 1-11, unrelated to the others')."""
-    return load_filters(OPEN_VOCAB_DIR / "heldout5_filters.json"), load_posts(OPEN_VOCAB_DIR / "heldout5.jsonl")
-
-
-def heldout6_set() -> tuple[list[Filter], list[LabelledPost]]:
-    """The sixth author's set on new filters (its own filter ids 1-11, unrelated to the others')."""
-    return load_filters(OPEN_VOCAB_DIR / "heldout6_filters.json"), load_posts(OPEN_VOCAB_DIR / "heldout6.jsonl")
-
-
-def heldout7_set() -> tuple[list[Filter], list[LabelledPost]]:
-    """The seventh author's set on new filters (its own filter ids 1-11, unrelated to the others')."""
-    return load_filters(OPEN_VOCAB_DIR / "heldout7_filters.json"), load_posts(OPEN_VOCAB_DIR / "heldout7.jsonl")
-
-
-# The later authors' filters keep their own numbers, moved past the first twelve: 101-110, 201-212, 301-311, 401-411,
-# 501-511, 601-611.
-HELDOUT2_ID_OFFSET = 100
-HELDOUT3_ID_OFFSET = 200
-HELDOUT4_ID_OFFSET = 300
-HELDOUT5_ID_OFFSET = 400
-HELDOUT6_ID_OFFSET = 500
-HELDOUT7_ID_OFFSET = 600
 FINAL_FILTERS, FINAL_POSTS = "heldout8_filters.json", "heldout8.jsonl"
 
 
@@ -103,10 +86,6 @@ class LabelledGroup:
     name: str
     filters: list[Filter]
     posts: list[LabelledPost]
-
-
-# heldout4's post ids (d001...) repeat dev.jsonl's: in the pool they carry this prefix (the file keeps its own).
-HELDOUT4_POST_PREFIX = "h4-"
 
 
 def _offset(filters: list[Filter], posts: list[LabelledPost], by: int,
@@ -120,16 +99,10 @@ def pooled_development() -> list[LabelledGroup]:
     """Every labelled open-vocabulary post the project may tune on: 78 filters, distinct ids, distinct post ids."""
     filters, dev = dev_set()
     _, held = heldout_set()
-    filters2, held2 = _offset(*heldout2_set(), HELDOUT2_ID_OFFSET)
-    filters3, held3 = _offset(*heldout3_set(), HELDOUT3_ID_OFFSET)
-    filters4, held4 = _offset(*heldout4_set(), HELDOUT4_ID_OFFSET, HELDOUT4_POST_PREFIX)
-    filters5, held5 = _offset(*heldout5_set(), HELDOUT5_ID_OFFSET)
-    filters6, held6 = _offset(*heldout6_set(), HELDOUT6_ID_OFFSET)
-    filters7, held7 = _offset(*heldout7_set(), HELDOUT7_ID_OFFSET)
-    groups = [LabelledGroup("dev", filters, dev), LabelledGroup("heldout", filters, held),
-              LabelledGroup("heldout2", filters2, held2), LabelledGroup("heldout3", filters3, held3),
-              LabelledGroup("heldout4", filters4, held4), LabelledGroup("heldout5", filters5, held5),
-              LabelledGroup("heldout6", filters6, held6), LabelledGroup("heldout7", filters7, held7)]
+    groups = [LabelledGroup("dev", filters, dev), LabelledGroup("heldout", filters, held)]
+    for pooled in POOLED_SETS:
+        groups.append(LabelledGroup(pooled.name, *_offset(*author_set(pooled.name), pooled.id_offset,
+                                                          pooled.post_prefix)))
     post_ids = [lp.post.id for g in groups for lp in g.posts]
     if len(set(post_ids)) != len(post_ids):
         raise ValueError("post ids repeat across the pooled sets")
@@ -142,11 +115,8 @@ def pooled_filters(groups: list[LabelledGroup]) -> list[Filter]:
 
 def pooled_files() -> list[Path]:
     """The files ``pooled_development`` reads (their digest names a calibration's data)."""
-    return [OPEN_VOCAB_DIR / n for n in ("filters.json", "dev.jsonl", "heldout.jsonl", "heldout2_filters.json",
-                                         "heldout2.jsonl", "heldout3_filters.json", "heldout3.jsonl",
-                                         "heldout4_filters.json", "heldout4.jsonl", "heldout5_filters.json",
-                                         "heldout5.jsonl", "heldout6_filters.json", "heldout6.jsonl",
-                                         "heldout7_filters.json", "heldout7.jsonl")]
+    later = [f"{p.name}{suffix}" for p in POOLED_SETS for suffix in ("_filters.json", ".jsonl")]
+    return [OPEN_VOCAB_DIR / n for n in ("filters.json", "dev.jsonl", "heldout.jsonl", *later)]
 
 
 def final_set(directory: Path = OPEN_VOCAB_DIR) -> tuple[list[Filter], list[LabelledPost]] | None:

@@ -13,13 +13,9 @@ from bench.open_vocab_data import (
     FINAL_FILTERS,
     FINAL_POSTS,
     OPEN_VOCAB_DIR,
+    POOLED_SETS,
+    author_set,
     final_set,
-    heldout2_set,
-    heldout3_set,
-    heldout4_set,
-    heldout5_set,
-    heldout6_set,
-    heldout7_set,
     pooled_development,
     pooled_filters,
 )
@@ -91,7 +87,7 @@ def test_blind_posts_are_well_formed(name: str, letter: str, earlier: list[str])
 
 
 def test_heldout2_set_loads_what_the_files_say() -> None:
-    filters, posts = heldout2_set()
+    filters, posts = author_set("heldout2")
     records = _records()
     assert [f.id for f in filters] == [f["id"] for f in _read("heldout2_filters.json")]
     assert [(lp.post.id, sorted(lp.gold), lp.post.has_image) for lp in posts] == [
@@ -121,34 +117,18 @@ def test_the_pooled_development_data_keeps_78_filters_apart() -> None:
     for g in groups:  # every label names a filter of the post's own set
         own = {f.id for f in g.filters}
         assert all(lp.gold <= own for lp in g.posts), g.name
-    # heldout2 keeps its own labels, moved past the first twelve
-    _, blind = heldout2_set()
-    assert [sorted(lp.gold) for lp in groups[2].posts] == [sorted(m + 100 for m in lp.gold) for lp in blind]
-    assert [f.filter_text for f in groups[2].filters] == [f["filter_text"] for f in _read("heldout2_filters.json")]
-    # and heldout3 its own, moved to 201-212
-    _, third = heldout3_set()
-    assert [sorted(lp.gold) for lp in groups[3].posts] == [sorted(m + 200 for m in lp.gold) for lp in third]
-    assert [f.filter_text for f in groups[3].filters] == [f["filter_text"] for f in _read("heldout3_filters.json")]
-    # and heldout4 its own, moved to 301-311
-    _, fourth = heldout4_set()
-    assert [sorted(lp.gold) for lp in groups[4].posts] == [sorted(m + 300 for m in lp.gold) for lp in fourth]
-    assert [lp.post.id for lp in groups[4].posts] == ["h4-" + lp.post.id for lp in fourth]  # d001... repeat dev's
-    assert [f.filter_text for f in groups[4].filters] == [f["filter_text"] for f in _read("heldout4_filters.json")]
-    # and heldout5 its own, moved to 401-411 (its post ids e001... repeat no other set's)
-    _, fifth = heldout5_set()
-    assert [sorted(lp.gold) for lp in groups[5].posts] == [sorted(m + 400 for m in lp.gold) for lp in fifth]
-    assert [lp.post.id for lp in groups[5].posts] == [lp.post.id for lp in fifth]
-    assert [f.filter_text for f in groups[5].filters] == [f["filter_text"] for f in _read("heldout5_filters.json")]
-    # and heldout6 its own, moved to 501-511 (its post ids f001... repeat no other set's)
-    _, sixth = heldout6_set()
-    assert [sorted(lp.gold) for lp in groups[6].posts] == [sorted(m + 500 for m in lp.gold) for lp in sixth]
-    assert [lp.post.id for lp in groups[6].posts] == [lp.post.id for lp in sixth]
-    assert [f.filter_text for f in groups[6].filters] == [f["filter_text"] for f in _read("heldout6_filters.json")]
-    # and heldout7 its own, moved to 601-611 (its post ids g001... repeat no other set's)
-    _, seventh = heldout7_set()
-    assert [sorted(lp.gold) for lp in groups[7].posts] == [sorted(m + 600 for m in lp.gold) for lp in seventh]
-    assert [lp.post.id for lp in groups[7].posts] == [lp.post.id for lp in seventh]
-    assert [f.filter_text for f in groups[7].filters] == [f["filter_text"] for f in _read("heldout7_filters.json")]
+    # Each later author's set keeps its own labels and filter texts, moved past the others' ids (heldout4's post ids
+    # d001... repeat dev's, so they carry a prefix; the others' repeat no other set's).
+    assert [p.id_offset for p in POOLED_SETS] == [100, 200, 300, 400, 500, 600]
+    for group, pooled in zip(groups[2:], POOLED_SETS, strict=True):
+        _, own = author_set(pooled.name)
+        by = pooled.id_offset
+        assert group.name == pooled.name
+        assert [sorted(lp.gold) for lp in group.posts] == [sorted(m + by for m in lp.gold) for lp in own], pooled
+        assert [lp.post.id for lp in group.posts] == [pooled.post_prefix + lp.post.id for lp in own], pooled
+        texts = [f["filter_text"] for f in _read(f"{pooled.name}_filters.json")]
+        assert [f.filter_text for f in group.filters] == texts, pooled
+    assert [p.post_prefix for p in POOLED_SETS] == ["", "", "h4-", "", "", ""]
 
 
 def test_the_final_set_is_read_only_when_both_files_are_there(tmp_path: Path) -> None:

@@ -65,6 +65,7 @@ class EmbeddingMatcher:
     """
 
     name = "embedding"
+    version = "bench"
     can_rewrite = False
 
     def __init__(self, model: Any, threshold: float) -> None:
@@ -128,6 +129,7 @@ class HybridMatcher:
     """``LocalMatcher`` OR an ``EmbeddingMatcher`` at its (high) threshold; local matches win on overlap."""
 
     name = "hybrid"
+    version = "bench"
     can_rewrite = False
 
     def __init__(self, local: LocalMatcher, embedding: EmbeddingMatcher) -> None:

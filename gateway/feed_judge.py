@@ -62,6 +62,7 @@ def post_digest(post: Post) -> str:
 
 
 def verdict_key(provider: str, signature: str, post: Post) -> str:
+    """``provider``: its name and version (``ModerationProvider.version``)."""
     return f"{PREFIX}:verdict:{provider}:{signature}:{post_digest(post)}"
 
 
@@ -112,7 +113,7 @@ class FeedJudge:
             return result
         expansions = await self.expansions.lookup(f.filter_text for f in canonical) if self.expansions else {}
         signature = filter_signature(canonical, expansions)
-        keys = [verdict_key(self.provider.name, signature, p) for p in posts]
+        keys = [verdict_key(f"{self.provider.name}-{self.provider.version}", signature, p) for p in posts]
         try:
             cached = await redisconn.mget(self.redis, keys)
         except (redis.ConnectionError, redis.TimeoutError) as exc:

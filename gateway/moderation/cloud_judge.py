@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from gateway.moderation.batching import MAX_CHARS_PER_REQUEST, PageJudge
+from gateway.moderation.page_prompt import PROMPT_VERSION
 from shared.models import Filter
 from shared.moderation.expansion import Expansions
 from shared.moderation.types import Post, PostVerdict
@@ -28,6 +29,7 @@ class CloudJudge(ABC):
 
     name: str
     default_model: str
+    version: str
     can_rewrite = True
 
     def __init__(
@@ -46,6 +48,7 @@ class CloudJudge(ABC):
         if not api_key:
             raise ValueError(f"{type(self).__name__} needs an API key")
         self.model = model or self.default_model
+        self.version = f"{self.model}-{PROMPT_VERSION}"
         self._temperature = temperature
         # The SDK's own retries are off: PageJudge retries within the page deadline and honours Retry-After.
         self._client = self._connect(api_key, base_url, timeout)

@@ -6,6 +6,7 @@ model produced it. The reply is checked in ``replies``; pages are split and sent
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -121,6 +122,8 @@ RESPONSE_SCHEMA: dict[str, Any] = {
 
 
 GEMINI_RESPONSE_SCHEMA: dict[str, Any] = gemini_schema(RESPONSE_SCHEMA)
+# The instructions and the reply's shape, as the verdict cache's key names them (with the model: CloudJudge.version).
+PROMPT_VERSION = hashlib.sha256(SYSTEM_PROMPT.encode() + orjson.dumps(RESPONSE_SCHEMA)).hexdigest()[:10]
 
 
 # --- the page document ------------------------------------------------------------------------------------

@@ -17,6 +17,9 @@ from shared.moderation.scoring import IMAGE, Hit, UnitScore, compile_filters, sc
 from shared.moderation.text import Tokens, tokenize
 from shared.moderation.types import Match, Post, PostVerdict, ProviderError
 
+# Part of the verdict cache's key (``ModerationProvider.version``): change it with any change to the lexicon's
+# decisions (its concepts, cues or scoring).
+LEXICON_VERSION = "lexicon-1"
 _CONFIDENCE_FLOOR, _CONFIDENCE_CEILING = 0.8, 0.99
 
 
@@ -31,6 +34,7 @@ def _confidence(score: float) -> float:
 
 class LocalMatcher:
     name = "local"
+    version = LEXICON_VERSION
     can_rewrite = False
 
     async def judge(self, posts: list[Post], filters: list[Filter],

@@ -15,6 +15,7 @@ elsewhere, an in-process memo. The page's missing texts go to the model in one c
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import math
 import re
@@ -29,9 +30,10 @@ import numpy as np
 from shared.models import Filter
 from shared.moderation.background import BACKGROUND_TOPICS
 from shared.moderation.concepts import FilterConcept, compile_concept
+from shared.moderation.embedder import RUNTIME_VERSION
 from shared.moderation.evidence import FEATURES, Evidence, masked_copy, post_text, subject_stems
 from shared.moderation.expansion import Expansions, FilterExpansion, expansion_for
-from shared.moderation.local import LocalMatcher, post_fields
+from shared.moderation.local import LEXICON_VERSION, LocalMatcher, post_fields
 from shared.moderation.page_scores import PageEvidence, Unit, concept_scores, description_names
 from shared.moderation.parse import plan_filter
 from shared.moderation.text import Tokens
@@ -141,8 +143,19 @@ def concept_for(filter_text: str, expansion: FilterExpansion | None = None) -> F
     return compile_concept(filter_text).with_expansion(expansion)
 
 
+def matcher_version(*calibrations: Calibration) -> str:
+    """The matcher's ``ModerationProvider.version``: the model's runtime, the lexicon's version and the fitted
+    weights, thresholds and bands (every change that moves a decision has come with a refit)."""
+    digest = hashlib.sha256(f"{RUNTIME_VERSION}|{LEXICON_VERSION}".encode())
+    for c in calibrations:
+        digest.update(c.weights.astype(np.float64).tobytes())
+        digest.update(repr((c.threshold, c.context_band)).encode())
+    return f"{RUNTIME_VERSION}-{digest.hexdigest()[:12]}"
+
+
 class OpenVocabMatcher:
     name = "local"
+    version: str
     can_rewrite = False
 
     def __init__(self, source: VectorSource, words: WordVectors, calibration: Calibration | None = None,
@@ -157,6 +170,7 @@ class OpenVocabMatcher:
         self.expanded_calibration = expanded_calibration or (
             calibration if calibration is not None else Calibration.load("combined_expanded"))
         self.lexicon = LocalMatcher()
+        self.version = matcher_version(self.calibration, self.expanded_calibration)
 
     async def judge(self, posts: list[Post], filters: list[Filter],
                     expansions: Expansions | None = None) -> dict[str, PostVerdict]:

@@ -22,6 +22,10 @@ class ModerationProvider(Protocol):
     """
 
     name: str
+    # What the verdict cache keys on besides the name: it changes whenever the same page and filters could be judged
+    # otherwise (weights, model, prompt), so verdicts of an older version are never served after an upgrade, nor
+    # shared between two versions running side by side during one.
+    version: str
     can_rewrite: bool
 
     async def judge(self, posts: list[Post], filters: list[Filter],

@@ -25,7 +25,7 @@ def page() -> list[Post]:
 
 def keys_of(posts: list[Post]) -> list[str]:
     canonical, _ = canonical_filters(FILTERS)
-    return [verdict_key("local", filter_signature(canonical), p) for p in posts]
+    return [verdict_key(f"local-{LocalMatcher.version}", filter_signature(canonical), p) for p in posts]
 
 
 @pytest.fixture
@@ -79,3 +79,19 @@ async def test_stores_beyond_the_bound_are_made_inline(client: aioredis.Redis,
     await judge.judge_page(posts, FILTERS)
     assert not judge._stores  # nothing left in the background: the page waited for its store
     assert await client.exists(*keys_of(posts)) == 2
+
+
+class _NextLexicon(LocalMatcher):
+    version = "lexicon-next"  # the same provider after an upgrade that may decide otherwise
+
+
+async def test_verdicts_of_another_version_are_not_served(client: aioredis.Redis) -> None:
+    posts = page()
+    old = FeedJudge(client, LocalMatcher(), None, 5.0)
+    await old.judge_page(posts, FILTERS)
+    await old.drain()
+    new = FeedJudge(client, _NextLexicon(), None, 5.0)
+    upgraded = await new.judge_page(posts, FILTERS)
+    assert upgraded.provider_calls == 1 and upgraded.cached == 0
+    again = await old.judge_page(posts, FILTERS)  # a gateway not yet upgraded keeps its own
+    assert again.provider_calls == 0 and again.cached == 2

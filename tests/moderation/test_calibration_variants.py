@@ -14,7 +14,7 @@ from shared.models import Filter
 from shared.moderation.evidence import FEATURES
 from shared.moderation.expansion import FilterExpansion, normalise_filter_text
 from shared.moderation.offline import OfflineModel, load_offline_model
-from shared.moderation.open_vocab import CALIBRATION_FILE, Calibration, OpenVocabMatcher
+from shared.moderation.open_vocab import CALIBRATION_FILE, Calibration, OpenVocabMatcher, matcher_version
 from shared.moderation.types import Post
 from shared.moderation.vectors import MemoVectors
 
@@ -96,3 +96,13 @@ def test_the_default_matcher_loads_both_variants(model: OfflineModel) -> None:
     assert np.array_equal(matcher.calibration.weights, Calibration.load("combined").weights)
     assert np.array_equal(matcher.expanded_calibration.weights, Calibration.load("combined_expanded").weights)
     assert matcher.expanded_calibration.threshold == Calibration.load("combined_expanded").threshold
+
+
+def test_the_matchers_version_names_its_weights() -> None:
+    # The verdict cache keys on it (gateway/feed_judge.py): a refit must not serve the old fit's verdicts.
+    shipped = (Calibration.load(), Calibration.load("combined_expanded"))
+    assert matcher_version(*shipped) == matcher_version(Calibration.load(), Calibration.load("combined_expanded"))
+    assert matcher_version(constant(1.0, 0.5), shipped[1]) != matcher_version(*shipped)
+    assert matcher_version(constant(1.0, 0.5), shipped[1]) != matcher_version(constant(1.0, 0.6), shipped[1])
+    moved_band = Calibration(shipped[0].weights, shipped[0].threshold, (-0.5, 0.1))
+    assert matcher_version(moved_band, shipped[1]) != matcher_version(*shipped)

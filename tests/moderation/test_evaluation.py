@@ -43,6 +43,7 @@ class _Scripted:
     """A provider that answers from a table and records the page sizes it was asked for."""
 
     name = "scripted"
+    version = "1"
     can_rewrite = False
 
     def __init__(self, answers: dict[str, list[int]]) -> None:

@@ -46,7 +46,6 @@ log = logging.getLogger("notifier")
 FRAMES_PER_TURN = 16  # frames one socket handles before the event loop turns to others (serve)
 
 
-
 def resume_position(params: Any) -> tuple[str, int] | None:
     epoch, offset = params.get("epoch"), params.get("offset")
     if not epoch or offset is None:

@@ -100,6 +100,7 @@ class FeedJudge:
                  expansions: FilterExpansions | None = None) -> None:
         self.redis = client
         self.provider = provider
+        self._verdicts_of = f"{provider.name}-{provider.version}"  # the verdict cache's name for this provider
         self.fallback = fallback if fallback is not None and fallback is not provider else None
         self.budget = budget_seconds
         self.expansions = expansions
@@ -113,7 +114,7 @@ class FeedJudge:
             return result
         expansions = await self.expansions.lookup(f.filter_text for f in canonical) if self.expansions else {}
         signature = filter_signature(canonical, expansions)
-        keys = [verdict_key(f"{self.provider.name}-{self.provider.version}", signature, p) for p in posts]
+        keys = [verdict_key(self._verdicts_of, signature, p) for p in posts]
         try:
             cached = await redisconn.mget(self.redis, keys)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
